@@ -1,0 +1,29 @@
+"""ASGI entry point.
+
+Client-protocol paths (``/v1``, ``/v1beta``, ``/anthropic``, ``/healthz``, ``/metrics``) go to
+a Django handler with no middleware: the admin's session/CSRF/auth stack is useless there,
+and each of those middlewares costs a thread hop per request under ASGI. Everything else
+(admin, usage API, dashboard) gets the full stack; websockets (live inspector) go to Channels.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmproxy_site.settings")
+
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402  (needs Django set up first)
+
+from .lean_handler import LeanASGIHandler, PathSplitter  # noqa: E402
+
+lean_application = LeanASGIHandler()
+
+application = ProtocolTypeRouter(
+    {
+        "http": PathSplitter(lean=lean_application, full=django_application),
+    }
+)

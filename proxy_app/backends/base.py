@@ -1,0 +1,174 @@
+"""The generic backend connector: canonical request in, canonical response or events out.
+
+Each provider module only says where to send a request and how to authenticate;
+the wire format comes from the matching translation module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import email.utils
+import time
+from collections.abc import AsyncIterator
+from types import ModuleType
+from typing import Any
+
+import aiohttp
+import httpx
+import orjson
+from django.conf import settings
+
+from ..backend_config import BackendSpec
+from ..http_client import get_client
+from ..translation import canonical as c
+from ..translation.sse import SSEParser
+
+
+def transport_error(exc: BaseException, backend: str, *, streaming: bool = False) -> c.ProxyError:
+    """Classify a transport failure: 504 for timeouts, 502 for everything else (refused, reset, DNS)."""
+    cause = exc.__cause__ or exc
+    timed_out = isinstance(exc, TimeoutError) or (
+        isinstance(exc, httpx.TimeoutException) and not isinstance(cause, aiohttp.ClientConnectorError)
+    )
+    if isinstance(cause, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+        timed_out = True
+    if streaming:
+        what = "stream stalled" if timed_out else f"stream broke off ({type(cause).__name__})"
+    else:
+        what = "timed out" if timed_out else f"is unreachable ({type(cause).__name__})"
+    return c.ProxyError(f"backend '{backend}' {what}", kind="timeout" if timed_out else "bad_gateway")
+
+
+def retry_after_from_headers(headers: httpx.Headers) -> float | None:
+    """Seconds to wait as the provider says: ``retry-after-ms``, ``Retry-After`` (seconds or HTTP date)."""
+    if value := headers.get("retry-after-ms"):
+        try:
+            return max(float(value) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    if value := headers.get("retry-after"):
+        try:
+            return max(float(value), 0.0)
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value) if value else None
+            if parsed is not None:
+                return max(parsed.timestamp() - time.time(), 0.0)
+    return None
+
+
+class Connector:
+    """Talks to one backend. Subclasses set ``protocol`` and override the URL/header hooks."""
+
+    protocol: ModuleType
+
+    def __init__(self, spec: BackendSpec) -> None:
+        self.spec = spec
+        self.name = spec.name
+
+    # -- hooks ---------------------------------------------------------------
+
+    def url(self, model: str, *, stream: bool) -> str:
+        raise NotImplementedError
+
+    def headers(self, key: str | None, req: c.ChatRequest | None) -> dict[str, str]:
+        raise NotImplementedError
+
+    def models_url(self) -> str:
+        return f"{self.spec.base_url}/models"
+
+    def parse_models(self, payload: Any) -> list[str]:
+        data = payload.get("data") if isinstance(payload, dict) else None
+        return [m["id"] for m in data or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+
+    def error_from_response(self, status: int, body: bytes, headers: httpx.Headers) -> c.ProxyError:
+        try:
+            parsed: Any = orjson.loads(body) if body else None
+        except orjson.JSONDecodeError:
+            parsed = body.decode("utf-8", "replace")[:500]
+        err = self.protocol.error_to_canonical(status, parsed)
+        header_delay = retry_after_from_headers(headers)
+        if header_delay is not None:
+            err.retry_after = header_delay
+        return err
+
+    # -- I/O -----------------------------------------------------------------
+
+    def _body(self, req: c.ChatRequest, model: str) -> bytes:
+        wire_req = dataclasses.replace(req, model=model)
+        return orjson.dumps(self.protocol.request_from_canonical(wire_req))
+
+    async def complete(self, req: c.ChatRequest, model: str, key: str | None) -> c.ChatResponse:
+        """One non-streamed call; raises ``ProxyError`` for any upstream or transport failure."""
+        client = get_client(self.spec.base_url)
+        body = self._body(req, model)
+        try:
+            async with asyncio.timeout(settings.PROXY_TIMEOUT):
+                response = await client.post(
+                    self.url(model, stream=False), content=body, headers=self.headers(key, req)
+                )
+        except (TimeoutError, httpx.TransportError) as exc:
+            raise transport_error(exc, self.name) from exc
+        if response.status_code >= 400:
+            raise self.error_from_response(response.status_code, response.content, response.headers)
+        try:
+            payload = orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise c.ProxyError(f"backend '{self.name}' sent a response that is not JSON", kind="bad_gateway") from exc
+        return self.protocol.response_to_canonical(payload)
+
+    async def stream(self, req: c.ChatRequest, model: str, key: str | None) -> AsyncIterator[c.StreamEvent]:
+        """Stream canonical events. Errors before the first event raise ``ProxyError``;
+        later ones are yielded as ``StreamError`` (the client already has a 200)."""
+        client = get_client(self.spec.base_url)
+        body = self._body(req, model)
+        request = client.build_request(
+            "POST", self.url(model, stream=True), content=body, headers=self.headers(key, req)
+        )
+        try:
+            async with asyncio.timeout(settings.PROXY_FIRST_BYTE_TIMEOUT):
+                response = await client.send(request, stream=True)
+        except (TimeoutError, httpx.TransportError) as exc:
+            raise transport_error(exc, self.name) from exc
+        try:
+            if response.status_code >= 400:
+                raise self.error_from_response(response.status_code, await response.aread(), response.headers)
+            parser = SSEParser()
+            decoder = self.protocol.StreamDecoder()
+            done = False
+            try:
+                async for chunk in response.aiter_bytes():
+                    for event_name, data in parser.feed(chunk):
+                        if data == "[DONE]":
+                            done = True
+                            break
+                        for event in decoder.feed(orjson.loads(data), event_name):
+                            yield event
+                    if done:
+                        break
+            except httpx.TransportError as exc:
+                yield c.StreamError(transport_error(exc, self.name, streaming=True))
+                return
+            except orjson.JSONDecodeError:
+                yield c.StreamError(c.ProxyError(f"backend '{self.name}' sent a malformed stream event", kind="bad_gateway"))
+                return
+            for event in decoder.finish():
+                yield event
+        finally:
+            await response.aclose()
+
+    async def list_models(self, key: str | None) -> list[str]:
+        if self.spec.static_models:
+            return list(self.spec.static_models)
+        client = get_client(self.spec.base_url)
+        try:
+            response = await client.get(self.models_url(), headers=self.headers(key, None), timeout=10.0)
+        except httpx.HTTPError:
+            return []
+        if response.status_code >= 400:
+            return []
+        try:
+            return self.parse_models(orjson.loads(response.content))
+        except (orjson.JSONDecodeError, TypeError, KeyError):
+            return []
+

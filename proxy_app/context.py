@@ -1,0 +1,82 @@
+"""Per-request facts gathered along the pipeline, handed to observers (usage, metrics, inspector)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .translation.canonical import Usage
+
+
+@dataclass(slots=True)
+class AttemptRecord:
+    backend: str
+    model: str
+    key_hint: str
+    outcome: str  # "ok" or the error text
+    status: int
+    latency_ms: float
+
+
+@dataclass(slots=True)
+class RequestContext:
+    protocol: str
+    path: str
+    principal_name: str = ""
+    principal_key_id: int | None = None
+    project: str = ""
+    user: str = ""
+    session_id: str = ""
+    requested_model: str = ""
+    backend: str = ""
+    model: str = ""
+    key_hint: str = ""
+    stream: bool = False
+    status: int = 200
+    error_type: str = ""
+    error_message: str = ""
+    usage: Usage = field(default_factory=Usage)
+    usage_estimated: bool = False
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    loop_halts: int = 0
+    redactions: int = 0
+    answered_by_proxy: bool = False
+    started: float = field(default_factory=time.perf_counter)
+    started_wall: float = field(default_factory=time.time)
+    first_token_at: float | None = None
+    finished_at: float | None = None
+    client_disconnected: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def latency_ms(self) -> float:
+        end = self.finished_at if self.finished_at is not None else time.perf_counter()
+        return (end - self.started) * 1000.0
+
+    @property
+    def ttft_ms(self) -> float | None:
+        return None if self.first_token_at is None else (self.first_token_at - self.started) * 1000.0
+
+
+# Observers run when a request finishes (usage recorder, metrics). They must not block or raise.
+_finish_observers: list[Callable[[RequestContext], None]] = []
+
+
+def on_request_finished(observer: Callable[[RequestContext], None]) -> None:
+    if observer not in _finish_observers:
+        _finish_observers.append(observer)
+
+
+def finish_request(ctx: RequestContext) -> None:
+    if ctx.finished_at is not None:
+        return
+    ctx.finished_at = time.perf_counter()
+    for observer in _finish_observers:
+        try:
+            observer(ctx)
+        except Exception:  # an observer must never break a request
+            import logging
+
+            logging.getLogger("llmproxy.context").exception("request observer failed")

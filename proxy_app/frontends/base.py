@@ -1,0 +1,109 @@
+"""What every client-protocol frontend shares: auth, body parsing, error rendering."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from ..auth import Principal, authenticate
+from ..context import RequestContext, finish_request
+from ..pipeline import serve_chat
+from ..translation import canonical as c
+
+logger = logging.getLogger("llmproxy.frontend")
+
+MISSING_KEY = "missing or invalid proxy API key; send it as 'Authorization: Bearer <key>'"
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    response = HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+class Frontend:
+    """One client protocol: its translation module plus how it renders answers and errors."""
+
+    def __init__(self, name: str, protocol: ModuleType) -> None:
+        self.name = name
+        self.protocol = protocol
+
+    def error_response(self, err: c.ProxyError) -> HttpResponse:
+        headers = {}
+        if err.retry_after is not None:
+            headers["Retry-After"] = str(max(1, round(err.retry_after)))
+        return json_response(self.protocol.error_body(err), status=err.status, headers=headers)
+
+    def client_model(self, chat: c.ChatRequest) -> str:
+        return chat.meta.get("client_model", chat.model)
+
+    def response_body(self, resp: c.ChatResponse, chat: c.ChatRequest) -> HttpResponse:
+        return json_response(self.protocol.response_from_canonical(resp, model=self.client_model(chat)))
+
+    def stream_encoder(self, chat: c.ChatRequest) -> Any:
+        return self.protocol.StreamEncoder(model=self.client_model(chat), include_usage=chat.include_usage)
+
+
+def read_json(request: HttpRequest) -> dict[str, Any]:
+    """The request body as a JSON object; 413 over the size limit, 400 when it is not a JSON object."""
+    body = request.body
+    if len(body) > settings.MAX_REQUEST_BODY_BYTES:
+        raise c.ProxyError(
+            f"request body of {len(body)} bytes exceeds the limit of {settings.MAX_REQUEST_BODY_BYTES} bytes",
+            kind="request_too_large",
+        )
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise c.ProxyError(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise c.ProxyError("request body must be a JSON object")
+    return payload
+
+
+async def require_principal(request: HttpRequest) -> Principal:
+    principal = await authenticate(request)
+    if principal is None:
+        raise c.ProxyError(MISSING_KEY, kind="authentication")
+    return principal
+
+
+def check_model_allowed(principal: Principal, model: str) -> None:
+    if principal.allowed_models and model not in principal.allowed_models:
+        raise c.ProxyError(f"this proxy key may not use model '{model}'", kind="permission", param="model")
+
+
+async def handle_chat(
+    request: HttpRequest,
+    frontend: Frontend,
+    decode: Callable[[dict[str, Any]], c.ChatRequest],
+) -> HttpResponse:
+    """The whole life of one chat request, with every failure answered in the client's protocol."""
+    ctx = RequestContext(protocol=frontend.name, path=request.path)
+    try:
+        principal = await require_principal(request)
+        ctx.principal_name, ctx.principal_key_id = principal.owner_label, principal.key_id
+        ctx.project = request.headers.get("x-project") or principal.project
+        ctx.user = request.headers.get("x-user-id", "")
+        chat = decode(read_json(request))
+        chat.meta.setdefault("client_model", chat.model)
+        ctx.requested_model = chat.model
+        check_model_allowed(principal, chat.model)
+        return await serve_chat(frontend, chat, ctx)
+    except c.ProxyError as err:
+        ctx.status, ctx.error_type, ctx.error_message = err.status, err.kind, err.message
+        finish_request(ctx)
+        return frontend.error_response(err)
+    except Exception:
+        logger.exception("unexpected error serving %s", request.path)
+        err = c.ProxyError("internal proxy error", kind="api_error")
+        ctx.status, ctx.error_type, ctx.error_message = err.status, err.kind, err.message
+        finish_request(ctx)
+        return frontend.error_response(err)

@@ -1,0 +1,53 @@
+"""One pooled ``httpx.AsyncClient`` per upstream base URL and event loop.
+
+The client runs httpx's API over aiohttp's connection pool (``httpx-aiohttp``): measured
+on this project's machine, httpx's own pool halves throughput under concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+
+import httpx
+from django.conf import settings
+from httpx_aiohttp import AiohttpTransport
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def default_timeout() -> httpx.Timeout:
+    return httpx.Timeout(
+        connect=settings.PROXY_CONNECT_TIMEOUT,
+        read=settings.PROXY_IDLE_TIMEOUT,
+        write=settings.PROXY_IDLE_TIMEOUT,
+        pool=settings.PROXY_CONNECT_TIMEOUT,
+    )
+
+
+def get_client(base_url: str) -> httpx.AsyncClient:
+    """The shared client for ``base_url`` on the running loop, created on first use."""
+    loop = asyncio.get_running_loop()
+    per_loop = _clients.setdefault(loop, {})
+    client = per_loop.get(base_url)
+    if client is None:
+        limits = httpx.Limits(
+            max_connections=settings.PROXY_MAX_CONNECTIONS,
+            max_keepalive_connections=settings.PROXY_MAX_CONNECTIONS,
+        )
+        client = httpx.AsyncClient(
+            transport=AiohttpTransport(limits=limits, trust_env=False),
+            timeout=default_timeout(),
+            follow_redirects=False,
+        )
+        per_loop[base_url] = client
+    return client
+
+
+async def close_clients() -> None:
+    """Close every client of the running loop (graceful shutdown, tests)."""
+    loop = asyncio.get_running_loop()
+    for client in _clients.pop(loop, {}).values():
+        await client.aclose()

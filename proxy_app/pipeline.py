@@ -1,0 +1,187 @@
+"""The request path shared by every frontend: route, call the backend (with failover), stream back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from django.http import HttpResponse, StreamingHttpResponse
+
+from .context import AttemptRecord, RequestContext, finish_request
+from .registry import BackendRuntime, Registry, get_registry
+from .routing import Attempt, Target, parse_target, plan_attempts
+from .secrets_util import mask_secret
+from .translation import canonical as c
+
+logger = logging.getLogger("llmproxy.pipeline")
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504, 529})
+DEFAULT_COOLDOWN_SECONDS = 60.0
+
+T = TypeVar("T")
+
+
+class FrontendLike:
+    """What the pipeline needs from a frontend (see ``frontends.base.Frontend``)."""
+
+    name: str
+
+    def response_body(self, resp: c.ChatResponse, chat: c.ChatRequest) -> HttpResponse: ...
+    def stream_encoder(self, chat: c.ChatRequest) -> Any: ...
+    def error_response(self, err: c.ProxyError) -> HttpResponse: ...
+
+
+async def resolve_targets(chat: c.ChatRequest, registry: Registry) -> tuple[list[Target], str]:
+    """The route for ``chat.model``: its targets and failover policy (a single model rotates keys: ``k``)."""
+    return [parse_target(chat.model, registry)], "k"
+
+
+async def _run_attempts(
+    attempts: list[Attempt],
+    chat: c.ChatRequest,
+    registry: Registry,
+    ctx: RequestContext,
+    call: Callable[[BackendRuntime, str, str | None], Awaitable[T]],
+) -> T:
+    """Try each attempt in order; retry only on retryable failures, never after output reached the client."""
+    errors: list[tuple[Attempt, c.ProxyError]] = []
+    soonest: float | None = None
+    for attempt in attempts:
+        runtime = registry.get(attempt.target.backend)
+        if runtime is None:
+            continue
+        model = attempt.target.model
+        if not runtime.pool.available(attempt.key_index, model):
+            until = runtime.pool.cooling_until(attempt.key_index, model)
+            if until is not None:
+                soonest = until if soonest is None else min(soonest, until)
+            continue
+        key = runtime.pool.key(attempt.key_index)
+        ctx.backend, ctx.model, ctx.key_hint = runtime.name, model, mask_secret(key)
+        started = time.perf_counter()
+        try:
+            result = await call(runtime, model, key)
+        except c.ProxyError as err:
+            latency = (time.perf_counter() - started) * 1000.0
+            ctx.attempts.append(AttemptRecord(runtime.name, model, mask_secret(key), err.message, err.status, latency))
+            errors.append((attempt, err))
+            if err.status == 429:
+                runtime.pool.cool_down(attempt.key_index, model, err.retry_after or DEFAULT_COOLDOWN_SECONDS)
+            elif err.status in (401, 403) and key:
+                logger.error("backend %s rejected key %s (HTTP %s); key disabled", runtime.name, mask_secret(key), err.status)
+                runtime.pool.mark_invalid(attempt.key_index)
+                continue
+            if err.status not in RETRYABLE_STATUS:
+                raise
+            continue
+        ctx.attempts.append(
+            AttemptRecord(runtime.name, model, mask_secret(key), "ok", 200, (time.perf_counter() - started) * 1000.0)
+        )
+        return result
+    raise _exhausted_error(errors, soonest)
+
+
+def _exhausted_error(errors: list[tuple[Attempt, c.ProxyError]], soonest: float | None) -> c.ProxyError:
+    if not errors:
+        retry = max((soonest or time.time()) - time.time(), 1.0)
+        return c.ProxyError(
+            f"every key is cooling down after rate limits; retry in {retry:.0f}s",
+            kind="rate_limit",
+            retry_after=retry,
+        )
+    if len(errors) == 1:
+        return errors[0][1]
+    last = errors[-1][1]
+    lines = "; ".join(f"{a.target} → HTTP {e.status}: {e.message}" for a, e in errors)
+    all_rate_limited = all(e.status == 429 for _, e in errors)
+    retry_values = [e.retry_after for _, e in errors if e.retry_after is not None]
+    return c.ProxyError(
+        f"all {len(errors)} attempts failed: {lines}",
+        kind="rate_limit" if all_rate_limited else last.kind,
+        status=429 if all_rate_limited else last.status,
+        retry_after=min(retry_values) if retry_values else None,
+    )
+
+
+async def serve_chat(
+    frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestContext
+) -> HttpResponse:
+    """Route ``chat`` and answer it in ``frontend``'s protocol, streamed or not."""
+    registry = await get_registry()
+    targets, policy = await resolve_targets(chat, registry)
+    attempts = plan_attempts(targets, policy, registry)
+    ctx.stream = chat.stream
+    if not chat.stream:
+        resp = await _run_attempts(attempts, chat, registry, ctx, lambda rt, model, key: rt.connector.complete(chat, model, key))
+        ctx.usage = resp.usage
+        response = frontend.response_body(resp, chat)
+        finish_request(ctx)
+        return response
+
+    async def open_stream(rt: BackendRuntime, model: str, key: str | None) -> tuple[AsyncIterator[c.StreamEvent], list[c.StreamEvent]]:
+        events = rt.connector.stream(chat, model, key)
+        head: list[c.StreamEvent] = []
+        try:
+            # Read up to the first content event so an early upstream error can still fail over.
+            async for event in events:
+                if isinstance(event, c.StreamError):
+                    raise event.error
+                head.append(event)
+                if not isinstance(event, c.StreamStart):
+                    break
+        except BaseException:
+            await events.aclose()
+            raise
+        return events, head
+
+    events, head = await _run_attempts(attempts, chat, registry, ctx, open_stream)
+    encoder = frontend.stream_encoder(chat)
+    response = StreamingHttpResponse(_stream_body(events, head, encoder, ctx), content_type=encoder.content_type)
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+async def _stream_body(
+    events: AsyncIterator[c.StreamEvent], head: list[c.StreamEvent], encoder: Any, ctx: RequestContext
+) -> AsyncIterator[bytes]:
+    ended = False
+    try:
+        for event in head:
+            _observe(event, ctx)
+            yield encoder.encode(event)
+        async for event in events:
+            _observe(event, ctx)
+            if isinstance(event, c.StreamEnd):
+                ended = True
+            chunk = encoder.encode(event)
+            if chunk:
+                yield chunk
+            if isinstance(event, c.StreamError):
+                return
+        if not ended:
+            # upstream closed without a final event: end the client's stream properly anyway
+            yield encoder.encode(c.StreamEnd("end_turn", ctx.usage))
+    except asyncio.CancelledError:
+        ctx.client_disconnected = True
+        ctx.status = 499
+        raise
+    finally:
+        await events.aclose()  # closes the upstream connection (cancels the upstream request)
+        finish_request(ctx)
+
+
+def _observe(event: c.StreamEvent, ctx: RequestContext) -> None:
+    if ctx.first_token_at is None and isinstance(event, (c.TextDelta, c.ThinkingDelta, c.ToolCallStart)):
+        ctx.first_token_at = time.perf_counter()
+    elif isinstance(event, c.StreamEnd):
+        ctx.usage = event.usage
+    elif isinstance(event, c.StreamStart) and event.usage is not None:
+        ctx.usage = event.usage
+    elif isinstance(event, c.StreamError):
+        ctx.status = event.error.status
+        ctx.error_type = event.error.kind
+        ctx.error_message = event.error.message

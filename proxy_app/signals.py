@@ -1,0 +1,23 @@
+"""Invalidate the in-memory key directory and backend registry when their models change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from .auth import invalidate_directory
+from .models import Backend, BackendKey, ProxyKey
+from .registry import invalidate_registry
+
+
+@receiver([post_save, post_delete], sender=ProxyKey)
+def _proxy_key_changed(**_: Any) -> None:
+    invalidate_directory()
+
+
+@receiver([post_save, post_delete], sender=Backend)
+@receiver([post_save, post_delete], sender=BackendKey)
+def _backend_changed(**_: Any) -> None:
+    invalidate_registry()

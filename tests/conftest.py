@@ -1,0 +1,134 @@
+"""Fixtures: fake providers on loopback and the real ASGI app served in-process on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.fakes import openai_fake
+from tests.fakes.server import FakeProvider
+
+PROXY_KEY = "lip-test-proxy-key-0123456789abcdef"
+OPENAI_KEYS = ["sk-fake-openai-key-000000000001"]
+OPENROUTER_KEYS = ["sk-or-v1-fake-openrouter-key-0000000001"]
+
+BACKEND_ENV_PREFIXES = ("OPENAI_", "OPENROUTER_", "ANTHROPIC_", "GEMINI_")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """Uvicorn serving ``llmproxy_site.asgi.application`` in a background thread."""
+
+    def __init__(self) -> None:
+        import uvicorn
+
+        from llmproxy_site.asgi import application
+
+        self.port = free_port()
+        config = uvicorn.Config(
+            application, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning",
+            loop="asyncio", http="h11", access_log=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="proxy-live-server", daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("live proxy server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(5)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Fakes:
+    openai: FakeProvider
+    openrouter: FakeProvider
+    extra: dict[str, FakeProvider] = field(default_factory=dict)
+
+    def all(self) -> list[FakeProvider]:
+        return [self.openai, self.openrouter, *self.extra.values()]
+
+
+@pytest.fixture(scope="session")
+def fakes() -> Iterator[Fakes]:
+    started = Fakes(openai=openai_fake.make_fake().start(), openrouter=openai_fake.make_fake().start())
+    yield started
+    for fake in started.all():
+        fake.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server_thread() -> Iterator[LiveServer]:
+    server = LiveServer().start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Proxy:
+    url: str
+    key: str
+    fakes: Fakes
+
+    @property
+    def openai_base(self) -> str:
+        return f"{self.url}/v1"
+
+
+def configure_backends(monkeypatch: pytest.MonkeyPatch, fakes: Fakes, **overrides: str) -> None:
+    """Point every backend at its fake; ``overrides`` set or (with "") clear more variables."""
+    for name in list(os.environ):
+        if name.startswith(BACKEND_ENV_PREFIXES) or name == "LLM_BACKEND":
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEYS[0])
+    monkeypatch.setenv("OPENAI_API_BASE_URL", f"{fakes.openai.origin}/v1")
+    monkeypatch.setenv("OPENROUTER_API_KEY", OPENROUTER_KEYS[0])
+    monkeypatch.setenv("OPENROUTER_API_BASE_URL", f"{fakes.openrouter.origin}/v1")
+    for name, value in overrides.items():
+        if value:
+            monkeypatch.setenv(name, value)
+        else:
+            monkeypatch.delenv(name, raising=False)
+    from proxy_app.auth import invalidate_directory
+    from proxy_app.registry import invalidate_registry
+
+    invalidate_registry()
+    invalidate_directory()
+
+
+@pytest.fixture
+def proxy(transactional_db: None, fakes: Fakes, live_server_thread: LiveServer, monkeypatch: pytest.MonkeyPatch,
+          settings: object) -> Iterator[Proxy]:
+    """The running proxy with every backend pointing at a fake and a proxy key required."""
+    settings.LLM_INTERACTIVE_PROXY_API_KEY = PROXY_KEY  # type: ignore[attr-defined]
+    for fake in fakes.all():
+        fake.reset()
+    configure_backends(monkeypatch, fakes)
+    yield Proxy(live_server_thread.url, PROXY_KEY, fakes)
+    from proxy_app.auth import invalidate_directory
+    from proxy_app.registry import invalidate_registry
+
+    invalidate_registry()
+    invalidate_directory()

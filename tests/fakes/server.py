@@ -1,0 +1,159 @@
+"""A fake LLM provider on a loopback port: an aiohttp app in its own thread with a request log.
+
+Provider modules (``openai_fake``, ``anthropic_fake``, ``gemini_fake``) add routes that speak
+their real wire formats by hand; none of them uses the proxy's own translators. What to answer
+is decided by ``scenario.plan_reply`` from magic words in the newest user text, and tests can
+script failures per API key with ``FakeProvider.fail_key``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    key: str | None
+    at: float = field(default_factory=time.time)
+    stream_completed: bool | None = None  # False when the client went away mid-stream
+
+
+@dataclass
+class KeyFailure:
+    status: int
+    retry_after: float | None = None
+    times: int | None = None  # None = always
+
+
+class FakeProvider:
+    def __init__(self, name: str, setup_routes: Callable[[web.Application, FakeProvider], None]) -> None:
+        self.name = name
+        self.requests: list[RecordedRequest] = []
+        self.key_failures: dict[str, KeyFailure] = {}
+        self.lock = threading.Lock()
+        self._setup_routes = setup_routes
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> FakeProvider:
+        ready = threading.Event()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        sock.close()
+
+        async def main() -> None:
+            app = web.Application(client_max_size=64 * 1024 * 1024)
+            self._setup_routes(app, self)
+            self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+            await self._runner.setup()
+            await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+            ready.set()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            self._loop.run_until_complete(main())
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name=f"fake-{self.name}", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError(f"fake {self.name} provider did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._runner:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(5)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.key_failures.clear()
+
+    # -- test controls -------------------------------------------------------
+
+    def fail_key(self, key: str, status: int, *, retry_after: float | None = None, times: int | None = None) -> None:
+        self.key_failures[key] = KeyFailure(status, retry_after, times)
+
+    def chat_requests(self) -> list[RecordedRequest]:
+        with self.lock:
+            return [r for r in self.requests if r.method == "POST"]
+
+    # -- helpers for provider modules -----------------------------------------
+
+    def record(self, request: web.Request, body: Any, key: str | None) -> RecordedRequest:
+        entry = RecordedRequest(
+            request.method, request.path, dict(request.query), {k.lower(): v for k, v in request.headers.items()}, body, key
+        )
+        with self.lock:
+            self.requests.append(entry)
+        return entry
+
+    def scripted_failure(self, key: str | None) -> KeyFailure | None:
+        with self.lock:
+            failure = self.key_failures.get(key or "")
+            if failure is None:
+                return None
+            if failure.times is not None:
+                failure.times -= 1
+                if failure.times <= 0:
+                    del self.key_failures[key or ""]
+            return failure
+
+
+async def read_json(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except Exception:
+        return None
+
+
+async def stream_frames(
+    request: web.Request,
+    entry: RecordedRequest,
+    frames: list[bytes],
+    *,
+    content_type: str = "text/event-stream",
+    gap: float = 0.0,
+    cut_after: int | None = None,
+) -> web.StreamResponse:
+    """Send ``frames`` as a chunked response; record whether the client stayed to the end."""
+    response = web.StreamResponse(headers={"Content-Type": content_type, "Cache-Control": "no-cache"})
+    await response.prepare(request)
+    try:
+        for i, frame in enumerate(frames):
+            if cut_after is not None and i == cut_after:
+                # drop the connection without finishing the chunked body: a mid-stream failure
+                request.transport.close()
+                return response
+            await response.write(frame)
+            if gap:
+                await asyncio.sleep(gap)
+        await response.write_eof()
+        entry.stream_completed = True
+    except (ConnectionResetError, asyncio.CancelledError):
+        entry.stream_completed = False
+        raise
+    return response

@@ -1,0 +1,246 @@
+"""The official ``openai`` SDK against the live proxy and a fake OpenAI-compatible upstream."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import OPENAI_KEYS, Proxy
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        },
+    }
+]
+RED_PNG = base64.b64encode(bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc000000301010018dd8db00000000049454e44ae426082"
+)).decode()
+
+
+def client(proxy: Proxy) -> openai.OpenAI:
+    return openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+
+
+def test_it_answers_a_plain_request(proxy: Proxy) -> None:
+    resp = client(proxy).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi there"}])
+    assert resp.choices[0].message.content == "Hello from the fake provider! You said: Hi there"
+    assert resp.choices[0].finish_reason == "stop"
+    assert resp.model == "gpt-4o"
+    upstream = proxy.fakes.openai.chat_requests()[-1]
+    assert upstream.key == OPENAI_KEYS[0]
+    assert upstream.body["model"] == "gpt-4o"
+    assert resp.usage is not None and resp.usage.prompt_tokens > 0
+
+
+def test_it_streams_text_with_usage(proxy: Proxy) -> None:
+    stream = client(proxy).chat.completions.create(
+        model="openai:gpt-4o", messages=[{"role": "user", "content": "stream please"}],
+        stream=True, stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+    assert text == "Hello from the fake provider! You said: stream please"
+    finishes = [ch.choices[0].finish_reason for ch in chunks if ch.choices and ch.choices[0].finish_reason]
+    assert finishes == ["stop"]
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+    assert proxy.fakes.openai.chat_requests()[-1].body["model"] == "gpt-4o"
+
+
+def test_it_routes_by_backend_prefix_keeping_the_rest_of_the_name(proxy: Proxy) -> None:
+    client(proxy).chat.completions.create(
+        model="openrouter:openai/gpt-4", messages=[{"role": "user", "content": "hi"}]
+    )
+    upstream = proxy.fakes.openrouter.chat_requests()[-1]
+    assert upstream.body["model"] == "openai/gpt-4"
+    assert upstream.headers.get("x-title") and upstream.headers.get("http-referer")
+    assert not proxy.fakes.openai.chat_requests()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_it_round_trips_a_tool_call(proxy: Proxy, stream: bool) -> None:
+    api = client(proxy)
+    messages: list[dict] = [{"role": "user", "content": "What is the weather in Paris?"}]
+    if stream:
+        chunks = list(api.chat.completions.create(model="gpt-4o", messages=messages, tools=TOOLS, stream=True))
+        calls: dict[int, dict] = {}
+        for ch in chunks:
+            for tc in (ch.choices[0].delta.tool_calls or []) if ch.choices else []:
+                entry = calls.setdefault(tc.index, {"id": tc.id, "name": tc.function.name, "arguments": ""})
+                entry["arguments"] += tc.function.arguments or ""
+        call = calls[0]
+        assert [ch.choices[0].finish_reason for ch in chunks if ch.choices and ch.choices[0].finish_reason] == ["tool_calls"]
+    else:
+        resp = api.chat.completions.create(model="gpt-4o", messages=messages, tools=TOOLS, tool_choice="auto")
+        assert resp.choices[0].finish_reason == "tool_calls"
+        tc = resp.choices[0].message.tool_calls[0]
+        call = {"id": tc.id, "name": tc.function.name, "arguments": tc.function.arguments}
+    assert call["name"] == "get_weather"
+    assert json.loads(call["arguments"]) == {"city": "Paris", "unit": "celsius"}
+    messages += [
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": call["arguments"]}}]},
+        {"role": "tool", "tool_call_id": call["id"], "content": "18 degrees and sunny"},
+    ]
+    final = api.chat.completions.create(model="gpt-4o", messages=messages, tools=TOOLS)
+    assert final.choices[0].message.content == "The tool returned: 18 degrees and sunny"
+    upstream = proxy.fakes.openai.chat_requests()[-1].body
+    assert upstream["messages"][-1] == {"role": "tool", "tool_call_id": call["id"], "content": "18 degrees and sunny"}
+    assert upstream["tools"] == TOOLS
+
+
+def test_it_forwards_images_and_every_sampling_field(proxy: Proxy) -> None:
+    resp = client(proxy).chat.completions.create(
+        model="gpt-4o",
+        messages=[
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{RED_PNG}", "detail": "low"}},
+            ]},
+        ],
+        temperature=0.3, top_p=0.9, stop=["END"], seed=7, max_completion_tokens=50, user="u-1",
+        response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": {"type": "object"}}},
+        extra_body={"presence_penalty": 0.5, "logit_bias": {"50256": -100}},
+    )
+    assert resp.choices[0].message.content
+    body = proxy.fakes.openai.chat_requests()[-1].body
+    assert body["messages"][1]["content"][1] == {
+        "type": "image_url", "image_url": {"url": f"data:image/png;base64,{RED_PNG}", "detail": "low"}}
+    for key, value in {"temperature": 0.3, "top_p": 0.9, "stop": ["END"], "seed": 7, "max_completion_tokens": 50,
+                       "user": "u-1", "presence_penalty": 0.5, "logit_bias": {"50256": -100}}.items():
+        assert body[key] == value, key
+    assert "max_tokens" not in body
+    assert body["response_format"]["json_schema"]["name"] == "a"
+
+
+def test_it_lists_models_of_every_backend_with_prefixes(proxy: Proxy) -> None:
+    ids = [m.id for m in client(proxy).models.list()]
+    assert "openai:gpt-4o" in ids and "openrouter:gpt-4" in ids
+
+
+async def test_the_async_sdk_streams(proxy: Proxy) -> None:
+    api = openai.AsyncOpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    stream = await api.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "async"}], stream=True
+    )
+    text = "".join([ch.choices[0].delta.content or "" async for ch in stream if ch.choices])
+    assert text.endswith("You said: async")
+    await api.close()
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_it_rejects_a_wrong_key_with_401(proxy: Proxy) -> None:
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as err:
+        api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+    assert err.value.status_code == 401
+    assert err.value.body["type"] == "authentication_error"
+
+
+def test_it_rejects_a_missing_key_with_401(proxy: Proxy) -> None:
+    r = httpx.post(f"{proxy.openai_base}/chat/completions", json={"model": "gpt-4o", "messages": []})
+    assert r.status_code == 401
+    assert r.json()["error"]["type"] == "authentication_error"
+
+
+def test_it_allows_health_checks_without_a_key(proxy: Proxy) -> None:
+    assert httpx.get(f"{proxy.url}/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    "body, param",
+    [
+        (b"{not json", None),
+        (b'{"messages": [{"role": "user", "content": "x"}]}', "model"),
+        (b'{"model": "gpt-4o"}', "messages"),
+        (b'{"model": "gpt-4o", "messages": [{"role": "wizard", "content": "x"}]}', "messages[0].role"),
+        (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"}', "temperature"),
+    ],
+)
+def test_it_answers_bad_input_with_400_naming_the_field(proxy: Proxy, body: bytes, param: str | None) -> None:
+    r = httpx.post(f"{proxy.openai_base}/chat/completions", content=body,
+                   headers={"Authorization": f"Bearer {proxy.key}", "Content-Type": "application/json"})
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert error["param"] == param
+    assert not proxy.fakes.openai.chat_requests()
+
+
+def test_it_lists_configured_backends_for_an_unknown_prefix(proxy: Proxy) -> None:
+    with pytest.raises(openai.BadRequestError) as err:
+        client(proxy).chat.completions.create(model="nosuch:model", messages=[{"role": "user", "content": "x"}])
+    assert "openai" in err.value.message and "openrouter" in err.value.message
+
+
+@pytest.mark.parametrize("status, exc", [(400, openai.BadRequestError), (404, openai.NotFoundError),
+                                         (500, openai.InternalServerError)])
+def test_it_passes_upstream_errors_through_with_their_status(proxy: Proxy, status: int, exc: type) -> None:
+    with pytest.raises(exc) as err:
+        client(proxy).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": f"[[error:{status}]]"}])
+    assert err.value.status_code == status
+    assert f"failed with {status}" in err.value.message
+
+
+def test_it_answers_502_when_the_upstream_is_unreachable(proxy: Proxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import configure_backends, free_port
+
+    configure_backends(monkeypatch, proxy.fakes, OPENAI_API_BASE_URL=f"http://127.0.0.1:{free_port()}/v1")
+    with pytest.raises(openai.APIStatusError) as err:
+        client(proxy).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+    assert err.value.status_code == 502
+    assert "unreachable" in err.value.message
+
+
+def test_it_answers_504_when_the_upstream_times_out(proxy: Proxy, settings: object) -> None:
+    settings.PROXY_TIMEOUT = 0.5  # type: ignore[attr-defined]
+    with pytest.raises(openai.APIStatusError) as err:
+        client(proxy).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "[[hang]]"}])
+    assert err.value.status_code == 504
+
+
+def test_it_answers_413_over_the_body_limit(proxy: Proxy, settings: object) -> None:
+    settings.MAX_REQUEST_BODY_BYTES = 1000  # type: ignore[attr-defined]
+    with pytest.raises(openai.APIStatusError) as err:
+        client(proxy).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x" * 2000}])
+    assert err.value.status_code == 413
+    assert not proxy.fakes.openai.chat_requests()
+
+
+def test_a_mid_stream_failure_ends_with_an_error_event(proxy: Proxy) -> None:
+    stream = client(proxy).chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "[[cut]] " + "long answer " * 20}], stream=True
+    )
+    received = []
+    with pytest.raises(openai.APIError) as err:
+        for ch in stream:
+            received.append(ch)
+    assert received, "some chunks arrive before the failure"
+    assert "broke off" in str(err.value.message)
+
+
+def test_a_client_disconnect_cancels_the_upstream_request(proxy: Proxy) -> None:
+    import time
+
+    with httpx.stream("POST", f"{proxy.openai_base}/chat/completions",
+                      headers={"Authorization": f"Bearer {proxy.key}"},
+                      json={"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "[[slow]]"}]}) as r:
+        lines = r.iter_lines()
+        for _ in range(4):
+            next(lines)
+    deadline = time.monotonic() + 5
+    upstream = proxy.fakes.openai.chat_requests()[-1]
+    while upstream.stream_completed is not False and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert upstream.stream_completed is False
