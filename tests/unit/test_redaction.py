@@ -213,7 +213,7 @@ def test_it_is_fast_on_large_prompts() -> None:
     )
     image = _data_url("image/png", random.Random(1).randbytes(750_000))
     started = time.perf_counter()
-    for _ in range(10):
+    for _ in range(3):
         redactor.redact(prose)
         redactor.redact(image)
-    assert (time.perf_counter() - started) / 10 < 0.1
+    assert (time.perf_counter() - started) / 3 < 0.1
