@@ -427,7 +427,7 @@ def _part_out(part: c.Part, same: bool, where: str) -> dict[str, Any] | None:
 
 def _tool_result_out(part: c.ToolResultPart, same: bool, where: str) -> dict[str, Any]:
     block: dict[str, Any] = {"type": "tool_result", "tool_use_id": part.tool_call_id}
-    blocks = [b for j, p in enumerate(part.content) if (b := _part_out(p, same, f"{where}.content[{j}]"))]
+    blocks = _extend_blocks([], list(part.content), same, f"{where}.content")
     keep_list = same and bool(part.extra and part.extra.get(_BLOCKS))
     if len(part.content) == 1 and isinstance(part.content[0], c.TextPart) and not keep_list and (
         not same or not part.content[0].extra
@@ -440,6 +440,15 @@ def _tool_result_out(part: c.ToolResultPart, same: bool, where: str) -> dict[str
     if same:
         block.update(_wire_extra(part.extra))
     return block
+
+
+def _extend_blocks(blocks: list[dict[str, Any]], parts: list[c.Part], same: bool, where: str) -> list[dict[str, Any]]:
+    """Append the wire blocks for ``parts``; errors name the index the block would have had on the wire."""
+    for part in parts:
+        block = _part_out(part, same, f"{where}[{len(blocks)}]")
+        if block is not None:
+            blocks.append(block)
+    return blocks
 
 
 def _content_out(blocks: list[dict[str, Any]], lone_as_list: bool) -> str | list[dict[str, Any]]:
@@ -457,9 +466,8 @@ def _messages_out(req: c.ChatRequest, same: bool) -> tuple[list[dict[str, Any]],
     for msg in req.messages:
         flags = msg.extra or {}
         lone_as_list = same and bool(flags.get(_BLOCKS))
-        where = f"messages[{len(out)}]"
         if msg.role == "system":
-            system.extend(b for p in msg.parts if (b := _part_out(p, same, f"system[{len(system)}]")))
+            _extend_blocks(system, msg.parts, same, "system")
             system_as_list = system_as_list or lone_as_list
             continue
         if msg.role == "tool":
@@ -469,18 +477,18 @@ def _messages_out(req: c.ChatRequest, same: bool) -> tuple[list[dict[str, Any]],
             content = out[-1]["content"]
             for part in msg.parts:
                 if isinstance(part, c.ToolResultPart):
-                    content.append(_tool_result_out(part, same, f"{where}.content[{len(content)}]"))
+                    where = f"messages[{len(out) - 1}].content[{len(content)}]"
+                    content.append(_tool_result_out(part, same, where))
             continue
         if msg.role == "user" and results_open and (not same or flags.get(_JOINED)):
             # Anthropic wants the tool results first, then the user's own blocks, in one message.
-            content = out[-1]["content"]
-            content.extend(b for p in msg.parts if (b := _part_out(p, same, f"{where}.content[{len(content)}]")))
+            _extend_blocks(out[-1]["content"], msg.parts, same, f"messages[{len(out) - 1}].content")
             if same:
                 out[-1].update(_wire_extra(msg.extra))
             results_open = False
             continue
         results_open = False
-        blocks = [b for j, p in enumerate(msg.parts) if (b := _part_out(p, same, f"{where}.content[{j}]"))]
+        blocks = _extend_blocks([], msg.parts, same, f"messages[{len(out)}].content")
         wire: dict[str, Any] = {"role": msg.role, "content": _content_out(blocks, lone_as_list)}
         if same:
             wire.update(_wire_extra(msg.extra))
