@@ -143,3 +143,13 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+
+# ---------------------------------------------------------------- commands and sessions
+
+COMMAND_PREFIX = env("COMMAND_PREFIX", default="!/")
+DISABLE_INTERACTIVE_COMMANDS = env.bool("DISABLE_INTERACTIVE_COMMANDS", default=False)
+# Requests without X-Session-ID (or Anthropic metadata.user_id) share this session per proxy key.
+SESSION_FALLBACK_ID = env("SESSION_FALLBACK_ID", default="default")
+OPENAI_URL_COMMAND_ENABLED = env.bool("OPENAI_URL_COMMAND_ENABLED", default=True)
+# Hosts a session's openai_url may receive the operator's OpenAI keys for; others get no key.
+OPENAI_URL_ALLOWED_HOSTS = env.list("OPENAI_URL_ALLOWED_HOSTS", default=["api.openai.com"])

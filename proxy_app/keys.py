@@ -44,5 +44,19 @@ class KeyPool:
         if index >= 0:
             self._invalid.add(index)
 
+    def describe(self) -> str:
+        """Key states for humans: ``2 active, 1 cooling (until 12:00:05Z), 0 invalid``."""
+        if not self.keys:
+            return "no key needed"
+        now = time.time()
+        cooling = {i: until for (i, _), until in self._cooling.items() if until > now}
+        active = len(self.keys) - len(self._invalid) - len(set(cooling) - self._invalid)
+        parts = [f"{active} active"]
+        if cooling:
+            soonest = time.strftime("%H:%M:%SZ", time.gmtime(min(cooling.values())))
+            parts.append(f"{len(cooling)} cooling (until {soonest})")
+        parts.append(f"{len(self._invalid)} invalid")
+        return ", ".join(parts)
+
     def key(self, index: int) -> str | None:
         return self.keys[index] if index >= 0 else None

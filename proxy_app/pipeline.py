@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.http import HttpResponse, StreamingHttpResponse
 
 from .context import AttemptRecord, RequestContext, finish_request
-from .registry import BackendRuntime, Registry, get_registry
+from .registry import BackendRuntime, Registry
 from .routing import Attempt, Target, parse_target, plan_attempts
 from .secrets_util import mask_secret
 from .translation import canonical as c
+from .translation.common import new_id
 
 logger = logging.getLogger("llmproxy.pipeline")
 
@@ -34,9 +37,38 @@ class FrontendLike:
     def error_response(self, err: c.ProxyError) -> HttpResponse: ...
 
 
-async def resolve_targets(chat: c.ChatRequest, registry: Registry) -> tuple[list[Target], str]:
-    """The route for ``chat.model``: its targets and failover policy (a single model rotates keys: ``k``)."""
-    return [parse_target(chat.model, registry)], "k"
+@dataclass(frozen=True)
+class RoutePlan:
+    targets: list[Target]
+    policy: str
+    registry: Registry  # the registry the targets refer to (a session's openai_url adds a backend)
+
+
+async def resolve_route(
+    chat: c.ChatRequest, registry: Registry, *, owner_id: int | None, default_backend: str | None,
+    openai_url: str | None,
+) -> RoutePlan:
+    """The route for ``chat.model``: a failover route's elements and policy, or one model whose
+    backend keys rotate (policy ``k``)."""
+    from commands_app.routes import route_lookup
+
+    route = await route_lookup(chat.model, owner_id)
+    if route is not None:
+        if not route.elements:
+            raise c.ProxyError(f"failover route '{route.name}' has no elements", param="model")
+        targets = [parse_target(element, registry) for element in route.elements]
+        plan = RoutePlan(targets, route.policy, registry)
+    else:
+        plan = RoutePlan([parse_target(chat.model, registry, default_backend=default_backend)], "k", registry)
+    if openai_url and any(t.backend == "openai" for t in plan.targets):
+        plan = RoutePlan(plan.targets, plan.policy, _with_session_backend(registry, openai_url))
+    return plan
+
+
+def _with_session_backend(registry: Registry, url: str) -> Registry:
+    overlay = copy.copy(registry)
+    overlay.backends = {**registry.backends, "openai": registry.session_openai_backend(url)}
+    return overlay
 
 
 async def _run_attempts(
@@ -106,13 +138,10 @@ def _exhausted_error(errors: list[tuple[Attempt, c.ProxyError]], soonest: float 
     )
 
 
-async def serve_chat(
-    frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestContext
-) -> HttpResponse:
-    """Route ``chat`` and answer it in ``frontend``'s protocol, streamed or not."""
-    registry = await get_registry()
-    targets, policy = await resolve_targets(chat, registry)
-    attempts = plan_attempts(targets, policy, registry)
+async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestContext, plan: RoutePlan) -> HttpResponse:
+    """Answer ``chat`` along ``plan`` in ``frontend``'s protocol, streamed or not."""
+    registry = plan.registry
+    attempts = plan_attempts(plan.targets, plan.policy, registry)
     ctx.stream = chat.stream
     if not chat.stream:
         resp = await _run_attempts(attempts, chat, registry, ctx, lambda rt, model, key: rt.connector.complete(chat, model, key))
@@ -142,6 +171,27 @@ async def serve_chat(
     response = StreamingHttpResponse(_stream_body(events, head, encoder, ctx), content_type=encoder.content_type)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
+    return response
+
+
+def answer_directly(frontend: FrontendLike, chat: c.ChatRequest, text: str, ctx: RequestContext) -> HttpResponse:
+    """The proxy's own answer (command output), in the client's protocol, with zero usage."""
+    ctx.answered_by_proxy = True
+    ctx.stream = chat.stream
+    resp = c.ChatResponse(id=new_id("proxy-"), model=chat.model, parts=[c.TextPart(text)], stop_reason="end_turn")
+    if not chat.stream:
+        response = frontend.response_body(resp, chat)
+        finish_request(ctx)
+        return response
+
+    async def events() -> AsyncIterator[c.StreamEvent]:
+        yield c.TextDelta(text)
+        yield c.StreamEnd("end_turn", c.Usage())
+
+    encoder = frontend.stream_encoder(chat)
+    head: list[c.StreamEvent] = [c.StreamStart(resp.id, chat.model, c.Usage())]
+    response = StreamingHttpResponse(_stream_body(events(), head, encoder, ctx), content_type=encoder.content_type)
+    response["Cache-Control"] = "no-cache"
     return response
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -41,9 +42,25 @@ class Registry:
             logger.warning("LLM_BACKEND=%s is not a configured backend; using the first one", default)
             default = None
         self.default_backend = default or next(iter(self.backends), None)
+        self._session_backends: dict[str, BackendRuntime] = {}
 
     def get(self, name: str) -> BackendRuntime | None:
         return self.backends.get(name)
+
+    def session_openai_backend(self, url: str) -> BackendRuntime:
+        """A backend for a session's ``openai_url``; it gets the operator's OpenAI keys only
+        when the URL's host is on ``OPENAI_URL_ALLOWED_HOSTS`` (otherwise any URL could
+        harvest them)."""
+        runtime = self._session_backends.get(url)
+        if runtime is None:
+            host = (urlparse(url).hostname or "").lower()
+            allowed = host in {h.lower() for h in settings.OPENAI_URL_ALLOWED_HOSTS}
+            openai = self.backends.get("openai")
+            keys = openai.spec.keys if (allowed and openai) else ()
+            spec = BackendSpec(name="openai", protocol="openai_chat", base_url=url, keys=keys)
+            runtime = BackendRuntime(spec, connector_for(spec), KeyPool("openai", keys))
+            self._session_backends[url] = runtime
+        return runtime
 
     def all_secrets(self) -> list[str]:
         return [key for runtime in self.backends.values() for key in runtime.spec.keys]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
@@ -41,7 +42,16 @@ class LiveServer:
             loop="asyncio", http="h11", access_log=False,
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="proxy-live-server", daemon=True)
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), name="proxy-live-server",
+                                       daemon=True)
+
+    async def _serve(self) -> None:
+        from proxy_app.http_client import close_clients
+
+        try:
+            await self.server.serve()
+        finally:
+            await close_clients()
 
     def start(self) -> LiveServer:
         self.thread.start()

@@ -11,9 +11,14 @@ import orjson
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from commands_app.overrides import overrides_apply
+from commands_app.service import commands_apply
+from commands_app.sessions import session_get, session_id_for
+
 from ..auth import Principal, authenticate
 from ..context import RequestContext, finish_request
-from ..pipeline import serve_chat
+from ..pipeline import answer_directly, resolve_route, serve_chat
+from ..registry import get_registry
 from ..translation import canonical as c
 
 logger = logging.getLogger("llmproxy.frontend")
@@ -95,8 +100,28 @@ async def handle_chat(
         chat = decode(read_json(request))
         chat.meta.setdefault("client_model", chat.model)
         ctx.requested_model = chat.model
+        registry = await get_registry()
+        session = await session_get(
+            principal.key_id,
+            session_id_for(request.headers, principal_key_id=principal.key_id,
+                           anthropic_user=chat.user if chat.source_protocol == "anthropic" else None),
+        )
+        ctx.session_id = session.session_id
+        outcome = await commands_apply(
+            chat, session=session, principal=principal, backends=registry, protocol=frontend.name
+        )
+        if outcome.reply is not None:
+            return answer_directly(frontend, chat, outcome.reply, ctx)
+        chat = outcome.chat
+        hints = await overrides_apply(chat, session)
+        if hints.project and not request.headers.get("x-project"):
+            ctx.project = hints.project
         check_model_allowed(principal, chat.model)
-        return await serve_chat(frontend, chat, ctx)
+        plan = await resolve_route(
+            chat, registry, owner_id=principal.key_id, default_backend=hints.default_backend,
+            openai_url=hints.openai_url,
+        )
+        return await serve_chat(frontend, chat, ctx, plan)
     except c.ProxyError as err:
         ctx.status, ctx.error_type, ctx.error_message = err.status, err.kind, err.message
         finish_request(ctx)

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class CommandsAppConfig(AppConfig):
+    name = "commands_app"
+    verbose_name = "Commands, sessions and failover routes"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401
+        from .commands import load_all
+
+        load_all()

@@ -1,0 +1,82 @@
+"""Failover routes: an in-memory view for routing, and the services commands and the admin use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+
+from .models import FailoverRoute, FailoverRouteElement
+
+
+@dataclass(frozen=True)
+class RouteView:
+    name: str
+    policy: str
+    elements: tuple[str, ...]
+    owner_id: int | None
+
+
+_routes: dict[tuple[int | None, str], RouteView] | None = None
+
+
+def _load_routes() -> dict[tuple[int | None, str], RouteView]:
+    routes = {}
+    for route in FailoverRoute.objects.prefetch_related("elements"):
+        elements = tuple(e.target for e in route.elements.all())
+        routes[(route.owner_id, route.name)] = RouteView(route.name, route.policy, elements, route.owner_id)
+    return routes
+
+
+async def route_lookup(name: str, owner_id: int | None) -> RouteView | None:
+    """The caller's own route called ``name``, else a global one (owner NULL)."""
+    global _routes
+    if _routes is None:
+        _routes = await sync_to_async(_load_routes, thread_sensitive=True)()
+    return _routes.get((owner_id, name)) or _routes.get((None, name))
+
+
+def invalidate_routes() -> None:
+    global _routes
+    _routes = None
+
+
+# ---------------------------------------------------------------- services (sync; run off the loop)
+
+
+def route_create(*, name: str, policy: str, owner_id: int | None) -> FailoverRoute:
+    route, created = FailoverRoute.objects.get_or_create(owner_id=owner_id, name=name, defaults={"policy": policy})
+    if not created and route.policy != policy:
+        route.policy = policy
+        route.save(update_fields=["policy"])
+    return route
+
+
+def route_delete(*, name: str, owner_id: int | None) -> bool:
+    deleted, _ = FailoverRoute.objects.filter(owner_id=owner_id, name=name).delete()
+    return bool(deleted)
+
+
+def route_get(*, name: str, owner_id: int | None) -> FailoverRoute | None:
+    return FailoverRoute.objects.filter(owner_id=owner_id, name=name).first()
+
+
+def route_elements(route: FailoverRoute) -> list[str]:
+    return [e.target for e in route.elements.all()]
+
+
+def route_set_elements(route: FailoverRoute, targets: list[str]) -> None:
+    """Replace the route's elements with ``targets`` in order (one transaction)."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        route.elements.all().delete()
+        FailoverRouteElement.objects.bulk_create(
+            FailoverRouteElement(route=route, position=i, target=t) for i, t in enumerate(targets)
+        )
+    invalidate_routes()
+
+
+def routes_for(owner_id: int | None) -> list[tuple[FailoverRoute, list[str]]]:
+    qs = FailoverRoute.objects.filter(owner_id=owner_id) | FailoverRoute.objects.filter(owner__isnull=True)
+    return [(r, route_elements(r)) for r in qs.prefetch_related("elements").distinct().order_by("name")]

@@ -1,0 +1,106 @@
+"""Run the in-chat commands of a request: find, expand aliases, execute, strip, and decide the reply."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from django.conf import settings
+
+from proxy_app.auth import Principal
+from proxy_app.registry import Registry
+from proxy_app.translation import canonical as c
+
+from .aliases import alias_lookup
+from .parser import Command, ParseError, find_command_message, parse_commands, strip_commands_from_message, suggest
+from .registry import CommandContext, CommandError, known_names, lookup
+from .sessions import SessionState, session_save
+
+logger = logging.getLogger("llmproxy.commands")
+
+
+@dataclass
+class CommandOutcome:
+    """``reply`` is set when the proxy answers itself (the message held only commands)."""
+
+    chat: c.ChatRequest
+    reply: str | None = None
+    ran: int = 0
+
+
+def command_prefix(session: SessionState) -> str:
+    return session.get("command-prefix") or settings.COMMAND_PREFIX
+
+
+async def _expand(cmd: Command, owner_id: int | None, prefix: str) -> list[Command]:
+    """Built-in commands stand for themselves; an alias expands to the commands it names."""
+    if lookup(cmd.name):
+        return [cmd]
+    expansion = await alias_lookup(cmd.name, owner_id)
+    if expansion is None:
+        return [cmd]
+    parsed = parse_commands(prefix + expansion, prefix)
+    return [c_ for c_ in parsed.commands if lookup(c_.name)] or [cmd]
+
+
+async def _run_one(cmd: Command, ctx: CommandContext) -> str:
+    spec = lookup(cmd.name)
+    if spec is None:
+        hint = suggest(cmd.name, known_names())
+        raise CommandError(
+            f"unknown command '{cmd.name}'" + (f"; did you mean '{ctx.prefix}{hint}'?" if hint else "")
+            + f" Type {ctx.prefix}help for the list."
+        )
+    if spec.changes_shared_state and not ctx.principal.can_change_shared_state:
+        raise CommandError(f"this proxy key may not run {spec.name}")
+    return await spec.handler(cmd, ctx)
+
+
+async def commands_apply(
+    chat: c.ChatRequest, *, session: SessionState, principal: Principal, backends: Registry, protocol: str
+) -> CommandOutcome:
+    """Execute the commands in the newest user message of ``chat``.
+
+    Commands are taken only from the last message when it is a user turn, so a command in
+    an earlier turn or inside a tool result never runs again. In a message that also holds
+    other text, the commands run only when every one of them is known (otherwise the text
+    is forwarded untouched: ``!/`` may simply be part of what the user wrote).
+    """
+    if settings.DISABLE_INTERACTIVE_COMMANDS:
+        return CommandOutcome(chat)
+    prefix = command_prefix(session)
+    index = find_command_message(chat.messages)
+    if index is None:
+        return CommandOutcome(chat)
+    message = chat.messages[index]
+    if not any(isinstance(p, c.TextPart) and prefix in p.text for p in message.parts):
+        return CommandOutcome(chat)
+    commands, errors, stripped = strip_commands_from_message(message, prefix)
+    if not commands and not errors:
+        return CommandOutcome(chat)
+    expanded: list[Command] = []
+    for cmd in commands:
+        expanded.extend(await _expand(cmd, principal.key_id, prefix))
+    only_commands = stripped is None
+    if not only_commands and (errors or any(lookup(cmd.name) is None for cmd in expanded)):
+        return CommandOutcome(chat)
+
+    ctx = CommandContext(session=session, principal=principal, backends=backends, prefix=prefix, protocol=protocol)
+    lines = [_parse_error_line(err) for err in errors]
+    for cmd in expanded:
+        try:
+            lines.append(await _run_one(cmd, ctx))
+        except CommandError as err:
+            lines.append(f"Error in {prefix}{cmd.name}: {err}")
+    if ctx.session_changed:
+        await session_save(session)
+    if only_commands:
+        return CommandOutcome(chat, reply="\n\n".join(lines), ran=len(expanded))
+    messages = list(chat.messages)
+    messages[index] = stripped  # type: ignore[assignment]
+    logger.info("ran %d command(s) and forwarded the rest of the message", len(expanded))
+    return CommandOutcome(replace(chat, messages=messages), ran=len(expanded))
+
+
+def _parse_error_line(err: ParseError) -> str:
+    return f"Error: {err.message}"
