@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from . import views
-from .frontends import openai_chat
+from .frontends import anthropic, gemini, openai_chat
+
+
+async def v1_models(request: HttpRequest) -> HttpResponse:
+    """``GET /v1/models`` is both OpenAI's and (with a bare base URL) Anthropic's model list."""
+    if anthropic.is_anthropic_client(request):
+        return await anthropic.models(request)
+    return await openai_chat.models(request)
+
 
 urlpatterns = [
     path("healthz", views.healthz),
+    # OpenAI
     path("v1/chat/completions", openai_chat.chat_completions),
-    path("v1/models", openai_chat.models),
+    path("v1/models", v1_models),
+    # Anthropic, under its own prefix and the bare server URL (Claude Code)
+    path("anthropic/v1/messages", anthropic.messages),
+    path("anthropic/v1/messages/count_tokens", anthropic.count_tokens),
+    path("anthropic/v1/models", anthropic.models),
+    path("v1/messages", anthropic.messages),
+    path("v1/messages/count_tokens", anthropic.count_tokens),
+    # Gemini: v1beta, and v1 (google-genai's default API version)
+    path("v1beta/models", gemini.list_models),
+    path("v1beta/models/<path:model_action>", gemini.model_action),
+    path("v1/models/<path:model_action>", gemini.model_action),
 ]

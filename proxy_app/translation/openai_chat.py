@@ -28,6 +28,8 @@ _KNOWN_REQUEST_FIELDS = frozenset(
     }
 )
 
+_OPENAI_RESPONSE_EXTRAS = frozenset({"system_fingerprint", "service_tier"})
+
 FINISH_REASON_OUT: dict[str | None, str | None] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -342,7 +344,7 @@ def response_to_canonical(payload: dict[str, Any]) -> c.ChatResponse:
     for call in message.get("tool_calls") or []:
         fn = call.get("function") or {}
         parts.append(c.ToolCallPart(call.get("id") or new_id("call_"), fn.get("name", ""), fn.get("arguments") or ""))
-    extra = {k: v for k, v in payload.items() if k in ("system_fingerprint", "service_tier")}
+    extra = {k: v for k, v in payload.items() if k in _OPENAI_RESPONSE_EXTRAS}
     return c.ChatResponse(
         id=payload.get("id") or new_id("chatcmpl-"),
         model=payload.get("model") or "",
@@ -374,7 +376,8 @@ def response_from_canonical(resp: c.ChatResponse, *, model: str) -> dict[str, An
         ],
         "usage": usage_from_canonical(resp.usage),
     }
-    out.update(resp.extra)
+    # only OpenAI's own response fields: another protocol's extras must not leak into this shape
+    out.update({k: v for k, v in resp.extra.items() if k in _OPENAI_RESPONSE_EXTRAS})
     return out
 
 

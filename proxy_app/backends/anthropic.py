@@ -1,0 +1,30 @@
+"""Anthropic Messages API backend."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from ..translation import anthropic
+from ..translation import canonical as c
+from .base import Connector
+
+
+class AnthropicConnector(Connector):
+    protocol = anthropic
+
+    def url(self, model: str, *, stream: bool) -> str:
+        return f"{self.spec.base_url}/messages"
+
+    def headers(self, key: str | None, req: c.ChatRequest | None) -> dict[str, str]:
+        meta = req.meta if req is not None else {}
+        headers = {
+            "content-type": "application/json",
+            # an Anthropic client's own version/beta headers are forwarded as they came
+            "anthropic-version": meta.get("anthropic_version") or settings.ANTHROPIC_VERSION,
+            **self.spec.headers,
+        }
+        if meta.get("anthropic_beta"):
+            headers["anthropic-beta"] = meta["anthropic_beta"]
+        if key:
+            headers["x-api-key"] = key
+        return headers

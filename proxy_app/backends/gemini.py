@@ -1,0 +1,32 @@
+"""Google Gemini (Generative Language API) backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..translation import canonical as c
+from ..translation import gemini
+from .base import Connector
+
+
+class GeminiConnector(Connector):
+    protocol = gemini
+
+    def url(self, model: str, *, stream: bool) -> str:
+        name = model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
+        action = "streamGenerateContent?alt=sse" if stream else "generateContent"
+        return f"{self.spec.base_url}/{name}:{action}"
+
+    def headers(self, key: str | None, req: c.ChatRequest | None) -> dict[str, str]:
+        headers = {"content-type": "application/json", **self.spec.headers}
+        if key:
+            headers["x-goog-api-key"] = key
+        return headers
+
+    def parse_models(self, payload: Any) -> list[str]:
+        models = payload.get("models") if isinstance(payload, dict) else None
+        return [
+            m["name"].removeprefix("models/")
+            for m in models or []
+            if isinstance(m, dict) and isinstance(m.get("name"), str)
+        ]

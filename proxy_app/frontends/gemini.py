@@ -1,0 +1,91 @@
+"""Gemini frontend: ``/v1beta/models…`` (and ``/v1/models/{model}:…``, google-genai's default version)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from ..models_listing import list_all_models
+from ..token_estimate import estimate_request_tokens
+from ..translation import canonical as c
+from ..translation import gemini
+from .base import Frontend, handle_chat, json_response, read_json, require_principal
+
+ACTIONS = ("generateContent", "streamGenerateContent", "countTokens")
+
+
+class GeminiFrontend(Frontend):
+    def stream_encoder(self, chat: c.ChatRequest) -> Any:
+        return gemini.StreamEncoder(
+            model=self.client_model(chat), include_usage=True, sse=chat.meta.get("gemini_sse", True)
+        )
+
+
+FRONTEND = GeminiFrontend("gemini", gemini)
+
+
+def _model_info(backend: str, model: str) -> dict[str, Any]:
+    return {
+        "name": f"models/{backend}:{model}",
+        "baseModelId": model,
+        "version": "001",
+        "displayName": f"{model} ({backend})",
+        "description": f"{model} served by the {backend} backend through llm-interactive-proxy",
+        "inputTokenLimit": 1048576,
+        "outputTokenLimit": 65536,
+        "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
+    }
+
+
+async def list_models(request: HttpRequest) -> HttpResponse:
+    try:
+        await require_principal(request)
+    except c.ProxyError as err:
+        return FRONTEND.error_response(err)
+    return json_response({"models": [_model_info(b, m) for b, m in await list_all_models()]})
+
+
+async def model_action(request: HttpRequest, model_action: str) -> HttpResponse:
+    """``{model}:{action}`` — the model may itself hold a colon (``openai:gpt-4o``) or slashes."""
+    model, sep, action = model_action.rpartition(":")
+    if not sep or action not in ACTIONS:
+        if request.method == "GET":
+            return await get_model(request, model_action)
+        return FRONTEND.error_response(
+            c.ProxyError(f"unknown method '{action}'; use one of {', '.join(ACTIONS)}", kind="not_found")
+        )
+    if request.method != "POST":
+        return FRONTEND.error_response(c.ProxyError(f"use POST for :{action}", status=405))
+
+    def decode(payload: dict[str, Any]) -> c.ChatRequest:
+        chat = gemini.request_to_canonical(payload, model=model)
+        chat.stream = action == "streamGenerateContent"
+        chat.meta["gemini_sse"] = request.GET.get("alt") == "sse"
+        return chat
+
+    if action == "countTokens":
+        return await _count_tokens(request, model)
+    return await handle_chat(request, FRONTEND, decode)
+
+
+async def _count_tokens(request: HttpRequest, model: str) -> HttpResponse:
+    try:
+        await require_principal(request)
+        payload = read_json(request)
+        inner = payload.get("generateContentRequest") or payload
+        chat = gemini.request_to_canonical(inner, model=model)
+    except c.ProxyError as err:
+        return FRONTEND.error_response(err)
+    return json_response({"totalTokens": estimate_request_tokens(chat)})
+
+
+async def get_model(request: HttpRequest, model: str) -> HttpResponse:
+    try:
+        await require_principal(request)
+    except c.ProxyError as err:
+        return FRONTEND.error_response(err)
+    for backend, name in await list_all_models():
+        if model in (f"{backend}:{name}", name):
+            return json_response(_model_info(backend, name))
+    return FRONTEND.error_response(c.ProxyError(f"model '{model}' is not available", kind="not_found"))
