@@ -153,3 +153,26 @@ SESSION_FALLBACK_ID = env("SESSION_FALLBACK_ID", default="default")
 OPENAI_URL_COMMAND_ENABLED = env.bool("OPENAI_URL_COMMAND_ENABLED", default=True)
 # Hosts a session's openai_url may receive the operator's OpenAI keys for; others get no key.
 OPENAI_URL_ALLOWED_HOSTS = env.list("OPENAI_URL_ALLOWED_HOSTS", default=["api.openai.com"])
+
+# ---- usage
+
+USAGE_RECORDING_ENABLED = env.bool("USAGE_RECORDING_ENABLED", default=True)
+USAGE_QUEUE_MAX = env.int("USAGE_QUEUE_MAX", default=100_000)  # records waiting for the writer
+USAGE_BATCH_SIZE = env.int("USAGE_BATCH_SIZE", default=500)
+USAGE_FLUSH_INTERVAL = env.float("USAGE_FLUSH_INTERVAL", default=1.0)  # seconds between partial batches
+USAGE_SHUTDOWN_FLUSH_SECONDS = env.float("USAGE_SHUTDOWN_FLUSH_SECONDS", default=10.0)
+USAGE_RETENTION_DAYS = env.int("USAGE_RETENTION_DAYS", default=90)  # raw records; rollups are kept
+USAGE_CAPTURE_BODIES = env.bool("USAGE_CAPTURE_BODIES", default=False)
+USAGE_CAPTURE_RETENTION_DAYS = env.int("USAGE_CAPTURE_RETENTION_DAYS", default=7)
+USAGE_ROLLUP_INTERVAL_SECONDS = env.int("USAGE_ROLLUP_INTERVAL_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE = {
+    "usage-rollup": {"task": "usage_app.rollup_usage", "schedule": float(USAGE_ROLLUP_INTERVAL_SECONDS)},
+    "usage-purge-raw": {"task": "usage_app.purge_raw_usage", "schedule": 3600.0},
+    "usage-purge-captures": {"task": "usage_app.purge_captured_bodies", "schedule": 3600.0},
+}
+INSTALLED_APPS += ["drf_spectacular_sidecar"]  # Swagger UI served locally, no CDN
+SPECTACULAR_SETTINGS.update({
+    "SWAGGER_UI_DIST": "/api/docs/assets/swagger-ui-dist",
+    "SWAGGER_UI_FAVICON_HREF": "/api/docs/assets/swagger-ui-dist/favicon-32x32.png",
+    "REDOC_DIST": "/api/docs/assets/redoc",
+})
