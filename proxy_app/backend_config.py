@@ -27,6 +27,24 @@ PROVIDERS: dict[str, ProviderDefaults] = {
 
 
 @dataclass(frozen=True)
+class Timeouts:
+    """Seconds: a whole non-streamed call, connecting, waiting for the first byte, and between chunks."""
+
+    total: float | None = None
+    connect: float | None = None
+    first_byte: float | None = None
+    idle: float | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], prefix: str) -> Timeouts:
+        def read(name: str) -> float | None:
+            value = environ.get(f"{prefix}_{name}", "").strip()
+            return float(value) if value else None
+
+        return cls(read("TIMEOUT"), read("CONNECT_TIMEOUT"), read("FIRST_BYTE_TIMEOUT"), read("IDLE_TIMEOUT"))
+
+
+@dataclass(frozen=True)
 class BackendSpec:
     name: str
     protocol: str
@@ -34,6 +52,7 @@ class BackendSpec:
     keys: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
     static_models: tuple[str, ...] = ()
+    timeouts: Timeouts = Timeouts()
 
 
 def keys_from_env(environ: Mapping[str, str], prefix: str) -> list[str]:
@@ -50,9 +69,12 @@ def keys_from_env(environ: Mapping[str, str], prefix: str) -> list[str]:
     return [single] if single else []
 
 
-def specs_from_env(environ: Mapping[str, str] | None = None, *, extra_headers: Mapping[str, Mapping[str, str]] = {}) -> list[BackendSpec]:
+def specs_from_env(
+    environ: Mapping[str, str] | None = None, *, extra_headers: Mapping[str, Mapping[str, str]] | None = None
+) -> list[BackendSpec]:
     """Backends configured by environment: those with a key or an explicit base URL, in a fixed order."""
     environ = os.environ if environ is None else environ
+    extra_headers = extra_headers or {}
     specs = []
     for name, defaults in PROVIDERS.items():
         keys = keys_from_env(environ, defaults.env_prefix)
@@ -66,6 +88,7 @@ def specs_from_env(environ: Mapping[str, str] | None = None, *, extra_headers: M
                 base_url=(base_url or defaults.base_url).rstrip("/"),
                 keys=tuple(keys),
                 headers=dict(extra_headers.get(name, {})),
+                timeouts=Timeouts.from_env(environ, defaults.env_prefix),
             )
         )
     return specs

@@ -4,59 +4,83 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass, field
+
+from .key_state import KeyStateStore, key_fingerprint, key_state
+
+# Round-robin positions per backend survive registry rebuilds (admin edits).
+_counters: dict[str, itertools.count] = {}
 
 
-@dataclass
 class KeyPool:
-    """The keys of one backend. Cooldowns are per (key index, model); invalid marks are per key."""
+    """The keys of one backend. Cooldowns are per (key, model); invalid marks are per key."""
 
-    backend: str
-    keys: tuple[str, ...]
-    _counter: itertools.count = field(default_factory=itertools.count, repr=False)
-    _cooling: dict[tuple[int, str], float] = field(default_factory=dict, repr=False)
-    _invalid: set[int] = field(default_factory=set, repr=False)
+    def __init__(self, backend: str, keys: tuple[str, ...]) -> None:
+        self.backend = backend
+        self.keys = keys
+        self.fingerprints = [key_fingerprint(k) for k in keys]
+        self._counter = _counters.setdefault(backend, itertools.count())
+
+    @property
+    def store(self) -> KeyStateStore:
+        return key_state()
 
     def rotation(self) -> list[int]:
         """Every key index, starting from the next round-robin position (no keys: ``[-1]``)."""
         if not self.keys:
             return [-1]
-        start = next(self._counter) % len(self.keys)
         n = len(self.keys)
+        start = next(self._counter) % n
         return [(start + i) % n for i in range(n)]
 
-    def available(self, index: int, model: str, now: float | None = None) -> bool:
+    async def refresh(self) -> None:
+        if self.keys:
+            await self.store.refresh(self.backend, self.fingerprints)
+
+    def available(self, index: int, model: str) -> bool:
         if index < 0:
             return True
-        if index in self._invalid:
-            return False
-        until = self._cooling.get((index, model))
-        return until is None or until <= (now if now is not None else time.time())
-
-    def cool_down(self, index: int, model: str, seconds: float) -> None:
-        if index >= 0:
-            self._cooling[(index, model)] = time.time() + seconds
+        fingerprint = self.fingerprints[index]
+        return not self.store.is_invalid(self.backend, fingerprint) and (
+            self.store.cooling_until(self.backend, fingerprint, model) is None
+        )
 
     def cooling_until(self, index: int, model: str) -> float | None:
-        return self._cooling.get((index, model))
+        return self.store.cooling_until(self.backend, self.fingerprints[index], model) if index >= 0 else None
 
-    def mark_invalid(self, index: int) -> None:
+    async def cool_down(self, index: int, model: str, seconds: float) -> None:
         if index >= 0:
-            self._invalid.add(index)
+            await self.store.cool_down(self.backend, self.fingerprints[index], model, seconds)
+
+    async def mark_invalid(self, index: int) -> None:
+        if index >= 0:
+            await self.store.mark_invalid(self.backend, self.fingerprints[index])
+
+    def key(self, index: int) -> str | None:
+        return self.keys[index] if index >= 0 else None
+
+    def states(self) -> list[tuple[int, str, float | None]]:
+        """``(index, "active"|"cooling"|"invalid", cooling until)`` for each key, any model."""
+        now = time.time()
+        marks = self.store.marks(self.backend)
+        out = []
+        for i, fingerprint in enumerate(self.fingerprints):
+            if fingerprint in marks.invalid:
+                out.append((i, "invalid", None))
+                continue
+            untils = [u for (fp, _), u in marks.cooling.items() if fp == fingerprint and u > now]
+            out.append((i, "cooling", max(untils)) if untils else (i, "active", None))
+        return out
 
     def describe(self) -> str:
         """Key states for humans: ``2 active, 1 cooling (until 12:00:05Z), 0 invalid``."""
         if not self.keys:
             return "no key needed"
-        now = time.time()
-        cooling = {i: until for (i, _), until in self._cooling.items() if until > now}
-        active = len(self.keys) - len(self._invalid) - len(set(cooling) - self._invalid)
+        states = self.states()
+        active = sum(1 for _, s, _ in states if s == "active")
+        invalid = sum(1 for _, s, _ in states if s == "invalid")
+        cooling = [u for _, s, u in states if s == "cooling" and u]
         parts = [f"{active} active"]
         if cooling:
-            soonest = time.strftime("%H:%M:%SZ", time.gmtime(min(cooling.values())))
-            parts.append(f"{len(cooling)} cooling (until {soonest})")
-        parts.append(f"{len(self._invalid)} invalid")
+            parts.append(f"{len(cooling)} cooling (until {time.strftime('%H:%M:%SZ', time.gmtime(min(cooling)))})")
+        parts.append(f"{invalid} invalid")
         return ", ".join(parts)
-
-    def key(self, index: int) -> str | None:
-        return self.keys[index] if index >= 0 else None

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 
 from .context import AttemptRecord, RequestContext, finish_request
 from .registry import BackendRuntime, Registry
-from .routing import Attempt, Target, parse_target, plan_attempts
+from .routing import Attempt, Target, parse_target, plan_attempts, soonest_recovery
 from .secrets_util import mask_secret
 from .translation import canonical as c
 from .translation.common import new_id
@@ -22,7 +24,6 @@ from .translation.common import new_id
 logger = logging.getLogger("llmproxy.pipeline")
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504, 529})
-DEFAULT_COOLDOWN_SECONDS = 60.0
 
 T = TypeVar("T")
 
@@ -71,26 +72,40 @@ def _with_session_backend(registry: Registry, url: str) -> Registry:
     return overlay
 
 
+def backoff_seconds(retry: int) -> float:
+    """Exponential backoff with full jitter before retrying the same target."""
+    ceiling = min(settings.PROXY_RETRY_BACKOFF_BASE * (2**retry), settings.PROXY_RETRY_BACKOFF_MAX)
+    return random.uniform(ceiling / 2, ceiling)
+
+
 async def _run_attempts(
-    attempts: list[Attempt],
-    chat: c.ChatRequest,
-    registry: Registry,
+    plan: RoutePlan,
     ctx: RequestContext,
     call: Callable[[BackendRuntime, str, str | None], Awaitable[T]],
 ) -> T:
-    """Try each attempt in order; retry only on retryable failures, never after output reached the client."""
+    """Try the plan's attempts in order. A 429 cools that key for that model and moves on at once;
+    other retryable failures back off before the same target is tried again; anything else goes
+    straight back to the client. Never retries once output has reached the client (callers only
+    pass calls that finish before the first byte is sent)."""
+    registry = plan.registry
+    for backend in {t.backend for t in plan.targets}:
+        await registry.backends[backend].pool.refresh()
+    attempts = plan_attempts(plan.targets, plan.policy, registry)
+    if not attempts and settings.COOLDOWN_WAIT_MAX_SECONDS > 0:
+        soonest = soonest_recovery(plan.targets, registry)
+        if soonest is not None and soonest - time.time() <= settings.COOLDOWN_WAIT_MAX_SECONDS:
+            await asyncio.sleep(max(soonest - time.time(), 0) + 0.01)
+            attempts = plan_attempts(plan.targets, plan.policy, registry)
     errors: list[tuple[Attempt, c.ProxyError]] = []
-    soonest: float | None = None
-    for attempt in attempts:
-        runtime = registry.get(attempt.target.backend)
-        if runtime is None:
-            continue
+    retries_of: dict[Target, int] = {}
+    for attempt in attempts[: settings.PROXY_MAX_ATTEMPTS]:
+        runtime = registry.backends[attempt.target.backend]
         model = attempt.target.model
         if not runtime.pool.available(attempt.key_index, model):
-            until = runtime.pool.cooling_until(attempt.key_index, model)
-            if until is not None:
-                soonest = until if soonest is None else min(soonest, until)
             continue
+        if (previous := retries_of.get(attempt.target)) is not None and errors and errors[-1][1].status != 429:
+            await asyncio.sleep(backoff_seconds(previous))
+        retries_of[attempt.target] = retries_of.get(attempt.target, -1) + 1
         key = runtime.pool.key(attempt.key_index)
         ctx.backend, ctx.model, ctx.key_hint = runtime.name, model, mask_secret(key)
         started = time.perf_counter()
@@ -101,10 +116,11 @@ async def _run_attempts(
             ctx.attempts.append(AttemptRecord(runtime.name, model, mask_secret(key), err.message, err.status, latency))
             errors.append((attempt, err))
             if err.status == 429:
-                runtime.pool.cool_down(attempt.key_index, model, err.retry_after or DEFAULT_COOLDOWN_SECONDS)
+                await runtime.pool.cool_down(attempt.key_index, model, err.retry_after or settings.DEFAULT_COOLDOWN_SECONDS)
             elif err.status in (401, 403) and key:
-                logger.error("backend %s rejected key %s (HTTP %s); key disabled", runtime.name, mask_secret(key), err.status)
-                runtime.pool.mark_invalid(attempt.key_index)
+                logger.error("backend %s rejected key %s (HTTP %s): key marked invalid until an operator clears it",
+                             runtime.name, mask_secret(key), err.status)
+                await runtime.pool.mark_invalid(attempt.key_index)
                 continue
             if err.status not in RETRYABLE_STATUS:
                 raise
@@ -113,38 +129,41 @@ async def _run_attempts(
             AttemptRecord(runtime.name, model, mask_secret(key), "ok", 200, (time.perf_counter() - started) * 1000.0)
         )
         return result
-    raise _exhausted_error(errors, soonest)
+    raise _exhausted_error(errors, soonest_recovery(plan.targets, registry))
 
 
 def _exhausted_error(errors: list[tuple[Attempt, c.ProxyError]], soonest: float | None) -> c.ProxyError:
+    retry_in = max((soonest - time.time()) if soonest else 1.0, 1.0)
     if not errors:
-        retry = max((soonest or time.time()) - time.time(), 1.0)
         return c.ProxyError(
-            f"every key is cooling down after rate limits; retry in {retry:.0f}s",
+            f"every key is cooling down after rate limits; retry in {retry_in:.0f}s",
             kind="rate_limit",
-            retry_after=retry,
+            retry_after=retry_in,
         )
     if len(errors) == 1:
-        return errors[0][1]
+        err = errors[0][1]
+        if err.status == 429:
+            err.retry_after = retry_in if soonest else err.retry_after
+        return err
     last = errors[-1][1]
-    lines = "; ".join(f"{a.target} → HTTP {e.status}: {e.message}" for a, e in errors)
+    lines = "; ".join(
+        f"{a.target}{f' key #{a.key_index + 1}' if a.key_index >= 0 else ''} → HTTP {e.status}: {e.message}"
+        for a, e in errors
+    )
     all_rate_limited = all(e.status == 429 for _, e in errors)
-    retry_values = [e.retry_after for _, e in errors if e.retry_after is not None]
     return c.ProxyError(
         f"all {len(errors)} attempts failed: {lines}",
         kind="rate_limit" if all_rate_limited else last.kind,
         status=429 if all_rate_limited else last.status,
-        retry_after=min(retry_values) if retry_values else None,
+        retry_after=retry_in if all_rate_limited else None,
     )
 
 
 async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestContext, plan: RoutePlan) -> HttpResponse:
     """Answer ``chat`` along ``plan`` in ``frontend``'s protocol, streamed or not."""
-    registry = plan.registry
-    attempts = plan_attempts(plan.targets, plan.policy, registry)
     ctx.stream = chat.stream
     if not chat.stream:
-        resp = await _run_attempts(attempts, chat, registry, ctx, lambda rt, model, key: rt.connector.complete(chat, model, key))
+        resp = await _run_attempts(plan, ctx, lambda rt, model, key: rt.connector.complete(chat, model, key))
         ctx.usage = resp.usage
         response = frontend.response_body(resp, chat)
         finish_request(ctx)
@@ -166,7 +185,7 @@ async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestCo
             raise
         return events, head
 
-    events, head = await _run_attempts(attempts, chat, registry, ctx, open_stream)
+    events, head = await _run_attempts(plan, ctx, open_stream)
     encoder = frontend.stream_encoder(chat)
     response = StreamingHttpResponse(_stream_body(events, head, encoder, ctx), content_type=encoder.content_type)
     response["Cache-Control"] = "no-cache"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -85,7 +86,7 @@ def _db_specs(env_specs: list[BackendSpec]) -> list[BackendSpec]:
     out = []
     for name, spec in by_name.items():
         keys = tuple(spec.keys) + tuple(k for k in extra_keys.get(name, []) if k not in spec.keys)
-        out.append(BackendSpec(spec.name, spec.protocol, spec.base_url, keys, spec.headers, spec.static_models))
+        out.append(dataclasses.replace(spec, keys=keys))
     return out
 
 

@@ -56,24 +56,38 @@ def plan_attempts(targets: list[Target], policy: str, registry: Registry) -> lis
     * ``m``  – each element in order, with the first available key of its backend;
     * ``km`` – each element in order, and within it every key;
     * ``mk`` – for each key index i, each element's i-th key (keys interleaved across models).
+
+    Keys that are cooling down (for that model) or invalid are left out; the executor
+    checks again before each attempt, since an earlier attempt may have cooled one.
     """
     rotations = {t.backend: _rotation(registry, t.backend) for t in targets}
+
+    def usable(target: Target) -> list[int]:
+        pool = registry.backends[target.backend].pool
+        return [i for i in rotations[target.backend] if pool.available(i, target.model)]
+
     if policy == "k":
-        first = targets[0]
-        return [Attempt(first, i) for i in rotations[first.backend]]
+        return [Attempt(targets[0], i) for i in usable(targets[0])]
     if policy == "m":
-        return [Attempt(t, rotations[t.backend][0]) for t in targets]
+        return [Attempt(t, keys[0]) for t in targets if (keys := usable(t))]
     if policy == "km":
-        return [Attempt(t, i) for t in targets for i in rotations[t.backend]]
+        return [Attempt(t, i) for t in targets for i in usable(t)]
     if policy == "mk":
-        depth = max(len(r) for r in rotations.values())
-        return [
-            Attempt(t, rotations[t.backend][i])
-            for i in range(depth)
-            for t in targets
-            if i < len(rotations[t.backend])
-        ]
+        per_target = [(t, usable(t)) for t in targets]
+        depth = max((len(keys) for _, keys in per_target), default=0)
+        return [Attempt(t, keys[i]) for i in range(depth) for t, keys in per_target if i < len(keys)]
     raise ProxyError(f"unknown failover policy '{policy}' (use k, m, km or mk)")
+
+
+def soonest_recovery(targets: list[Target], registry: Registry) -> float | None:
+    """The earliest time (epoch seconds) any key of these targets stops cooling down."""
+    times = [
+        until
+        for t in targets
+        for i in range(len(registry.backends[t.backend].pool.keys))
+        if (until := registry.backends[t.backend].pool.cooling_until(i, t.model)) is not None
+    ]
+    return min(times) if times else None
 
 
 def _rotation(registry: Registry, backend: str) -> list[int]:

@@ -65,6 +65,15 @@ class Connector:
     def __init__(self, spec: BackendSpec) -> None:
         self.spec = spec
         self.name = spec.name
+        t = spec.timeouts
+        self.total_timeout = t.total or settings.PROXY_TIMEOUT
+        self.first_byte_timeout = t.first_byte or settings.PROXY_FIRST_BYTE_TIMEOUT
+        self.http_timeout = httpx.Timeout(
+            connect=t.connect or settings.PROXY_CONNECT_TIMEOUT,
+            read=t.idle or settings.PROXY_IDLE_TIMEOUT,
+            write=t.idle or settings.PROXY_IDLE_TIMEOUT,
+            pool=t.connect or settings.PROXY_CONNECT_TIMEOUT,
+        )
 
     # -- hooks ---------------------------------------------------------------
 
@@ -103,9 +112,10 @@ class Connector:
         client = get_client(self.spec.base_url)
         body = self._body(req, model)
         try:
-            async with asyncio.timeout(settings.PROXY_TIMEOUT):
+            async with asyncio.timeout(self.total_timeout):
                 response = await client.post(
-                    self.url(model, stream=False), content=body, headers=self.headers(key, req)
+                    self.url(model, stream=False), content=body, headers=self.headers(key, req),
+                    timeout=self.http_timeout,
                 )
         except (TimeoutError, httpx.TransportError) as exc:
             raise transport_error(exc, self.name) from exc
@@ -123,10 +133,11 @@ class Connector:
         client = get_client(self.spec.base_url)
         body = self._body(req, model)
         request = client.build_request(
-            "POST", self.url(model, stream=True), content=body, headers=self.headers(key, req)
+            "POST", self.url(model, stream=True), content=body, headers=self.headers(key, req),
+            timeout=self.http_timeout,
         )
         try:
-            async with asyncio.timeout(settings.PROXY_FIRST_BYTE_TIMEOUT):
+            async with asyncio.timeout(self.first_byte_timeout):
                 response = await client.send(request, stream=True)
         except (TimeoutError, httpx.TransportError) as exc:
             raise transport_error(exc, self.name) from exc

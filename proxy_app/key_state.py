@@ -1,0 +1,145 @@
+"""Cooldown and invalid marks of backend keys, shared across processes when Redis is configured.
+
+Keys are identified by a fingerprint (a SHA-256 prefix), never by their text. Each process
+keeps a local view that answers availability checks without I/O; with ``REDIS_URL`` the
+marks are also written to Redis and the local view re-reads a backend's marks at most once
+per ``SHARED_REFRESH_SECONDS``. (Django's cache API would do the same job, but its Redis
+backend runs every async call in a worker thread, which costs more than a request's routing.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+logger = logging.getLogger("llmproxy.keys")
+
+SHARED_REFRESH_SECONDS = 1.0
+_PREFIX = "llmproxy:keystate"
+
+
+def key_fingerprint(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@dataclass
+class _BackendMarks:
+    cooling: dict[tuple[str, str], float] = field(default_factory=dict)  # (fingerprint, model) -> until
+    invalid: set[str] = field(default_factory=set)
+    refreshed_at: float = 0.0
+
+
+class KeyStateStore:
+    """Process-wide key marks; optionally mirrored in Redis."""
+
+    def __init__(self, redis_url: str = "") -> None:
+        self.redis_url = redis_url
+        self._marks: dict[str, _BackendMarks] = {}
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object] = weakref.WeakKeyDictionary()
+
+    def _redis(self):  # type: ignore[no-untyped-def]
+        if not self.redis_url:
+            return None
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            import redis.asyncio as redis
+
+            client = redis.Redis.from_url(self.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            self._clients[loop] = client
+        return client
+
+    def marks(self, backend: str) -> _BackendMarks:
+        found = self._marks.get(backend)
+        if found is None:
+            found = self._marks[backend] = _BackendMarks()
+        return found
+
+    # -- reads (no I/O) ---------------------------------------------------------
+
+    def cooling_until(self, backend: str, fingerprint: str, model: str) -> float | None:
+        until = self.marks(backend).cooling.get((fingerprint, model))
+        return until if until is not None and until > time.time() else None
+
+    def is_invalid(self, backend: str, fingerprint: str) -> bool:
+        return fingerprint in self.marks(backend).invalid
+
+    # -- writes ------------------------------------------------------------------
+
+    async def cool_down(self, backend: str, fingerprint: str, model: str, seconds: float) -> None:
+        until = time.time() + seconds
+        self.marks(backend).cooling[(fingerprint, model)] = until
+        client = self._redis()
+        if client is not None:
+            try:
+                await client.set(f"{_PREFIX}:cool:{backend}:{fingerprint}:{model}", str(until),
+                                 px=max(1, int(seconds * 1000)))
+            except Exception:
+                logger.warning("could not share a cooldown through Redis", exc_info=True)
+
+    async def mark_invalid(self, backend: str, fingerprint: str) -> None:
+        self.marks(backend).invalid.add(fingerprint)
+        client = self._redis()
+        if client is not None:
+            try:
+                await client.sadd(f"{_PREFIX}:invalid:{backend}", fingerprint)
+            except Exception:
+                logger.warning("could not share an invalid-key mark through Redis", exc_info=True)
+
+    async def clear(self, backend: str | None = None) -> None:
+        """Forget every mark (of one backend): the operator's 'clear key state' action."""
+        backends = [backend] if backend else list(self._marks)
+        for name in backends:
+            self._marks.pop(name, None)
+        client = self._redis()
+        if client is not None:
+            pattern = f"{_PREFIX}:*:{backend}*" if backend else f"{_PREFIX}:*"
+            async for name in client.scan_iter(match=pattern):
+                await client.delete(name)
+
+    async def refresh(self, backend: str, fingerprints: list[str]) -> None:
+        """Merge other processes' marks for ``backend`` (at most once per refresh interval)."""
+        client = self._redis()
+        marks = self.marks(backend)
+        now = time.monotonic()
+        if client is None or now - marks.refreshed_at < SHARED_REFRESH_SECONDS:
+            return
+        marks.refreshed_at = now
+        try:
+            names = [name async for name in client.scan_iter(match=f"{_PREFIX}:cool:{backend}:*", count=500)]
+            values = await client.mget(names) if names else []
+            invalid = await client.smembers(f"{_PREFIX}:invalid:{backend}")
+        except Exception:
+            logger.warning("could not read shared key state from Redis", exc_info=True)
+            return
+        for name, value in zip(names, values, strict=True):
+            if value is None:
+                continue
+            _, _, fingerprint, model = _split(name.decode())
+            until = float(value)
+            current = marks.cooling.get((fingerprint, model), 0.0)
+            marks.cooling[(fingerprint, model)] = max(current, until)
+        marks.invalid |= {m.decode() for m in invalid}
+
+
+def _split(name: str) -> tuple[str, str, str, str]:
+    """``llmproxy:keystate:cool:<backend>:<fingerprint>:<model>`` -> parts (the model may hold colons)."""
+    rest = name[len(_PREFIX) + len(":cool:"):]
+    backend, fingerprint, model = rest.split(":", 2)
+    return "cool", backend, fingerprint, model
+
+
+_store: KeyStateStore | None = None
+
+
+def key_state() -> KeyStateStore:
+    global _store
+    if _store is None or _store.redis_url != settings.REDIS_URL:
+        _store = KeyStateStore(settings.REDIS_URL)
+    return _store
