@@ -1,0 +1,61 @@
+"""Prometheus metrics at ``GET /metrics`` (unauthenticated, like /healthz: firewall it from the internet).
+
+Counters are updated in the request observer; they are cheap in-memory increments. The
+recorder's queue depth and overflow count are read when scraped.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from proxy_app.context import RequestContext
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+LABELS = ("backend", "model")
+LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+REQUESTS = Counter("llmproxy_requests", "Client requests finished", ("backend", "model", "status"), registry=REGISTRY)
+ERRORS = Counter("llmproxy_errors", "Client requests that ended in an error", ("backend", "model", "error_type"),
+                 registry=REGISTRY)
+TOKENS = Counter("llmproxy_tokens", "Tokens reported by upstreams (or estimated)", ("backend", "model", "kind"),
+                 registry=REGISTRY)
+# Cost is counted by the usage writer, which prices records off the request path.
+COST = Counter("llmproxy_cost_usd", "Cost in USD of priced requests", LABELS, registry=REGISTRY)
+LATENCY = Histogram("llmproxy_request_latency_seconds", "Request latency until the last byte", LABELS,
+                    buckets=LATENCY_BUCKETS, registry=REGISTRY)
+TTFT = Histogram("llmproxy_time_to_first_token_seconds", "Time to the first streamed token", LABELS,
+                 buckets=LATENCY_BUCKETS, registry=REGISTRY)
+RECORDER_OVERFLOW = Counter("llmproxy_usage_recorder_overflow", "Usage records lost to a full recorder queue",
+                            registry=REGISTRY)
+RECORDER_QUEUE_DEPTH = Gauge("llmproxy_usage_recorder_queue_depth", "Usage records waiting to be written",
+                             registry=REGISTRY)
+RECORDER_QUEUE_DEPTH.set_function(lambda: _queue_depth())
+
+
+def _queue_depth() -> float:
+    from . import recorder
+
+    return float(recorder._recorder.depth) if recorder._recorder is not None else 0.0
+
+
+def observe(ctx: RequestContext) -> None:
+    """Count one finished request."""
+    backend, model = ctx.backend or "none", ctx.model or "none"
+    REQUESTS.labels(backend, model, str(ctx.status)).inc()
+    if ctx.status >= 400:
+        ERRORS.labels(backend, model, ctx.error_type or "error").inc()
+    usage = ctx.usage
+    for kind, value in (("input", usage.input_tokens), ("output", usage.output_tokens),
+                        ("cached", usage.cached_tokens), ("reasoning", usage.reasoning_tokens)):
+        if value:
+            TOKENS.labels(backend, model, kind).inc(value)
+    LATENCY.labels(backend, model).observe(ctx.latency_ms / 1000.0)
+    ttft = ctx.ttft_ms
+    if ttft is not None:
+        TTFT.labels(backend, model).observe(ttft / 1000.0)
+
+
+async def metrics_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,323 @@
+"""The usage recorder: request observer -> bounded in-process queue -> background batch writer.
+
+The observer runs on the event loop, so it only builds an unsaved ``UsageRecord`` and does a
+non-blocking ``put_nowait``. A daemon thread drains the queue in batches with ``bulk_create``
+(cost is computed there, off the request path); when the database fails the batch is kept and
+retried with backoff. A full queue never blocks a request: the record is counted as overflow
+and logged. ``flush()`` drains synchronously and runs at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+
+from proxy_app.context import RequestContext, on_request_finished
+
+from . import metrics
+from .models import CapturedExchange, UsageRecord
+from .pricing import cost_for
+
+logger = logging.getLogger("llmproxy.usage.recorder")
+
+ERROR_MESSAGE_MAX = 500
+CHARS_PER_TOKEN = 4
+MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass(slots=True)
+class Pending:
+    record: UsageRecord
+    capture: tuple[Any, Any] | None = None
+
+
+def _estimate_tokens(value: Any) -> int:
+    """~4 characters per token: good to ±20% for English and code, and costs nothing."""
+    if value is None:
+        return 0
+    text = value if isinstance(value, str) else str(value)
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+def usage_record_from_context(ctx: RequestContext) -> UsageRecord:
+    """An unsaved record for ``ctx`` (cost is left for the writer)."""
+    usage = ctx.usage
+    input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
+    estimated = ctx.usage_estimated
+    if not input_tokens and not output_tokens and ctx.status < 400 and not ctx.answered_by_proxy:
+        # The upstream reported nothing: estimate from whatever text the pipeline left us.
+        input_tokens = _estimate_tokens(ctx.extra.get("prompt"))
+        output_tokens = _estimate_tokens(ctx.extra.get("answer"))
+        estimated = bool(input_tokens or output_tokens)
+    ttft = ctx.ttft_ms
+    return UsageRecord(
+        created_at=datetime.fromtimestamp(ctx.started_wall, tz=UTC),
+        proxy_key_id=ctx.principal_key_id,
+        owner=ctx.principal_name[:120],
+        project=ctx.project[:100],
+        user=ctx.user[:200],
+        session_id=ctx.session_id[:200],
+        protocol=ctx.protocol[:30],
+        path=ctx.path[:300],
+        requested_model=ctx.requested_model[:200],
+        backend=ctx.backend[:50],
+        model=ctx.model[:200],
+        attempts=len(ctx.attempts),
+        attempt_log=[
+            {
+                "backend": a.backend,
+                "model": a.model,
+                "key_hint": a.key_hint,
+                "outcome": a.outcome[:200],
+                "status": a.status,
+                "latency_ms": round(a.latency_ms, 2),
+            }
+            for a in ctx.attempts
+        ],
+        key_hint=ctx.key_hint[:20],
+        status=ctx.status,
+        error_type=ctx.error_type[:60],
+        error_message=ctx.error_message[:ERROR_MESSAGE_MAX],
+        stream=ctx.stream,
+        input_tokens=max(input_tokens, 0),
+        output_tokens=max(output_tokens, 0),
+        cached_tokens=max(usage.cached_tokens, 0),
+        reasoning_tokens=max(usage.reasoning_tokens, 0),
+        tokens_estimated=estimated,
+        latency_ms=round(ctx.latency_ms, 3),
+        ttft_ms=None if ttft is None else round(ttft, 3),
+        loop_halts=ctx.loop_halts,
+        redactions=ctx.redactions,
+        answered_by_proxy=ctx.answered_by_proxy,
+        client_disconnected=ctx.client_disconnected,
+    )
+
+
+class Recorder:
+    """One bounded queue and one writer thread per process."""
+
+    def __init__(self, *, maxsize: int, batch_size: int, flush_interval: float) -> None:
+        self.queue: queue.Queue[Pending] = queue.Queue(maxsize=maxsize)
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.overflow = 0
+        self.written = 0
+        self.db_failures = 0
+        self.failing = False  # the last write attempt failed
+        self._unwritten = 0  # queued + in the writer's hands
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+
+    # ---------------------------------------------------------------- request path
+
+    def submit(self, item: Pending) -> bool:
+        """Queue ``item`` without blocking; False (and counted, logged) when the queue is full."""
+        with self._lock:
+            self._unwritten += 1
+        try:
+            self.queue.put_nowait(item)
+        except queue.Full:
+            with self._lock:
+                self._unwritten -= 1
+                self.overflow += 1
+                count = self.overflow
+            metrics.RECORDER_OVERFLOW.inc()
+            if count == 1 or count % 100 == 0:
+                logger.error(
+                    "usage queue full (%d): %d usage record(s) could not be recorded so far; "
+                    "raise USAGE_QUEUE_MAX or check the database", self.queue.maxsize, count,
+                )
+            return False
+        self._ensure_thread()
+        if self.queue.qsize() >= self.batch_size:
+            self._wake.set()
+        return True
+
+    # ---------------------------------------------------------------- writer
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop = False
+            self._thread = threading.Thread(target=self._run, name="usage-writer", daemon=True)
+            self._thread.start()
+
+    def _take_batch(self, wait: float) -> list[Pending]:
+        batch: list[Pending] = []
+        try:
+            batch.append(self.queue.get(timeout=wait))
+        except queue.Empty:
+            return batch
+        while len(batch) < self.batch_size:
+            try:
+                batch.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _run(self) -> None:
+        backoff = 0.1
+        batch: list[Pending] = []
+        while True:
+            if not batch:
+                if self._stop and self.queue.empty():
+                    return
+                # Wait for a full batch (or the flush interval) so inserts stay large.
+                self._wake.wait(self.flush_interval)
+                self._wake.clear()
+                batch = self._take_batch(wait=0.05)
+                if not batch:
+                    continue
+            try:
+                self.write_batch(batch)
+            except Exception as exc:  # database down, locked, …: keep the batch, retry later
+                self.db_failures += 1
+                self.failing = True
+                logger.warning("usage writer: %d record(s) not written yet (%s); retrying in %.1fs",
+                               len(batch), exc, backoff)
+                try:
+                    connection.close()
+                except Exception:
+                    pass
+                time.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
+            backoff, self.failing = 0.1, False
+            with self._lock:
+                self._unwritten -= len(batch)
+                self.written += len(batch)
+                self._idle.notify_all()
+            batch = []
+            if not self.queue.empty():
+                self._wake.set()
+
+    def write_batch(self, batch: list[Pending]) -> None:
+        close_old_connections()
+        records = [item.record for item in batch]
+        for record in records:
+            if record.cost_usd is None and record.backend and record.model:
+                record.cost_usd = cost_for(
+                    backend=record.backend,
+                    model=record.model,
+                    input_tokens=record.input_tokens,
+                    output_tokens=record.output_tokens,
+                    cached_tokens=record.cached_tokens,
+                    reasoning_tokens=record.reasoning_tokens,
+                )
+        self.insert(batch)
+        for record in records:
+            if record.cost_usd:
+                metrics.COST.labels(record.backend or "none", record.model or "none").inc(float(record.cost_usd))
+
+    def insert(self, batch: list[Pending]) -> None:
+        """The writer's one database call (tests make it fail to simulate an outage)."""
+        with transaction.atomic():
+            for item in batch:
+                item.record.pk = None  # a retried batch may have half-assigned ids from a rolled-back insert
+            UsageRecord.objects.bulk_create([item.record for item in batch])
+            captures = [
+                CapturedExchange(record=item.record, created_at=item.record.created_at,
+                                 prompt=item.capture[0], answer=item.capture[1])
+                for item in batch
+                if item.capture is not None
+            ]
+            if captures:
+                CapturedExchange.objects.bulk_create(captures)
+
+    # ---------------------------------------------------------------- control
+
+    @property
+    def depth(self) -> int:
+        return self.queue.qsize()
+
+    def flush(self, timeout: float = 10.0, *, give_up_if_failing: bool = False) -> bool:
+        """Block until everything queued so far is written; False on timeout (or a failing database)."""
+        deadline = time.monotonic() + timeout
+        if self._unwritten:
+            self._ensure_thread()
+        with self._lock:
+            while self._unwritten > 0:
+                self._wake.set()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (give_up_if_failing and self.failing):
+                    return False
+                self._idle.wait(min(remaining, 0.05))
+        return True
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.flush(timeout)
+        self._stop = True
+        self._wake.set()
+
+
+_recorder: Recorder | None = None
+_recorder_lock = threading.Lock()
+
+
+def get_recorder() -> Recorder:
+    global _recorder
+    if _recorder is None:
+        with _recorder_lock:
+            if _recorder is None:
+                _recorder = Recorder(
+                    maxsize=settings.USAGE_QUEUE_MAX,
+                    batch_size=settings.USAGE_BATCH_SIZE,
+                    flush_interval=settings.USAGE_FLUSH_INTERVAL,
+                )
+    return _recorder
+
+
+def flush(timeout: float = 10.0) -> bool:
+    """Write every queued record now (tests, shutdown)."""
+    return True if _recorder is None else _recorder.flush(timeout)
+
+
+def record_request(ctx: RequestContext) -> None:
+    """The ``on_request_finished`` observer: metrics always, a usage row when recording is on."""
+    metrics.observe(ctx)
+    if not settings.USAGE_RECORDING_ENABLED:
+        return
+    capture = None
+    if settings.USAGE_CAPTURE_BODIES:
+        capture = (ctx.extra.get("prompt"), ctx.extra.get("answer"))
+    get_recorder().submit(Pending(usage_record_from_context(ctx), capture))
+    from . import scheduler
+
+    scheduler.ensure_started()
+
+
+def _flush_at_exit() -> None:
+    if _recorder is None:
+        return
+    if not _recorder.flush(timeout=settings.USAGE_SHUTDOWN_FLUSH_SECONDS, give_up_if_failing=True):
+        # Logging may already be torn down at exit: write to stderr directly.
+        print(f"usage writer: {_recorder._unwritten} usage record(s) could not be written at exit",
+              file=sys.stderr)
+
+
+_installed = False
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    on_request_finished(record_request)
+    atexit.register(_flush_at_exit)
