@@ -176,3 +176,13 @@ SPECTACULAR_SETTINGS.update({
     "SWAGGER_UI_FAVICON_HREF": "/api/docs/assets/swagger-ui-dist/favicon-32x32.png",
     "REDOC_DIST": "/api/docs/assets/redoc",
 })
+
+# ---------------------------------------------------------------- routing and retries
+
+PROXY_MAX_ATTEMPTS = env.int("PROXY_MAX_ATTEMPTS", default=8)
+PROXY_RETRY_BACKOFF_BASE = env.float("PROXY_RETRY_BACKOFF_BASE", default=0.25)
+PROXY_RETRY_BACKOFF_MAX = env.float("PROXY_RETRY_BACKOFF_MAX", default=4.0)
+# Cooldown for a rate-limited key when the provider names no retry delay.
+DEFAULT_COOLDOWN_SECONDS = env.float("DEFAULT_COOLDOWN_SECONDS", default=60.0)
+# When every key is cooling and the soonest recovers within this many seconds, wait instead of failing.
+COOLDOWN_WAIT_MAX_SECONDS = env.float("COOLDOWN_WAIT_MAX_SECONDS", default=0.0)
