@@ -8,4 +8,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("proxy_app.urls")),
     path("admin/", admin.site.urls),
+    path("", include("usage_app.urls")),
 ]

@@ -1,0 +1,103 @@
+"""Operator API: ``/usage/stats``, ``/usage/recent`` and ``/audit/logs``, authenticated by proxy key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, permissions
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .authentication import ProxyKeyAuthentication, ProxyKeyUser
+from .models import CapturedExchange, UsageRecord
+from .serializers import (
+    AuditLogsSerializer,
+    CapturedExchangeSerializer,
+    RecentQuerySerializer,
+    StatsEnvelopeSerializer,
+    StatsQuerySerializer,
+    UsageEntriesSerializer,
+    UsageRecordSerializer,
+)
+from .stats import StatsFilter, usage_stats
+
+CAPTURE_OFF = "body capture is off; set USAGE_CAPTURE_BODIES=true to record prompts and answers"
+
+
+class OperatorAPIView(APIView):
+    authentication_classes = [ProxyKeyAuthentication]
+    permission_classes = [permissions.IsAuthenticated]
+
+    @property
+    def caller(self) -> ProxyKeyUser:
+        return self.request.user  # type: ignore[return-value]
+
+
+class NewestFirst(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 100
+    page_size_query_param = "limit"
+    max_page_size = 1000
+
+    def envelope(self, kind: str, data: list[Any]) -> Response:
+        return Response({"object": kind, "data": data, "next": self.get_next_link(),
+                         "previous": self.get_previous_link()})
+
+
+class UsageStatsView(OperatorAPIView):
+    @extend_schema(parameters=[StatsQuerySerializer], responses=StatsEnvelopeSerializer,
+                   summary="Totals and a breakdown of requests, errors, tokens, cost and latency")
+    def get(self, request: Request) -> Response:
+        query = StatsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        p = query.validated_data
+        data = usage_stats(StatsFilter(
+            since=p["since"], until=p["until"], project=p.get("project"), backend=p.get("backend"),
+            model=p.get("model"), user=p.get("user", p.get("username")), key_id=self.caller.key_scope,
+            group_by=p.get("group_by"),
+        ))
+        return Response({"object": "usage_stats", "data": data})
+
+
+def _scoped(qs: QuerySet[Any], caller: ProxyKeyUser, key_field: str) -> QuerySet[Any]:
+    scope = caller.key_scope
+    return qs if scope is None else qs.filter(**{key_field: scope})
+
+
+class UsageRecentView(OperatorAPIView):
+    @extend_schema(parameters=[RecentQuerySerializer], responses=UsageEntriesSerializer,
+                   summary="The newest usage records, newest first, with cursor pagination")
+    def get(self, request: Request) -> Response:
+        query = RecentQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        qs = _scoped(UsageRecord.objects.all(), self.caller, "proxy_key_id")
+        if project := query.validated_data.get("project"):
+            qs = qs.filter(project=project)
+        paginator = NewestFirst()
+        page = paginator.paginate_queryset(qs, request, view=self) or []
+        return paginator.envelope("usage_entries", UsageRecordSerializer(page, many=True).data)
+
+
+class AuditLogsView(OperatorAPIView):
+    @extend_schema(
+        parameters=[RecentQuerySerializer, OpenApiParameter("backend", str), OpenApiParameter("model", str)],
+        responses=AuditLogsSerializer,
+        summary="Captured prompts and answers (only with USAGE_CAPTURE_BODIES=true)",
+    )
+    def get(self, request: Request) -> Response:
+        if not settings.USAGE_CAPTURE_BODIES:
+            raise exceptions.NotFound(CAPTURE_OFF)
+        query = RecentQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        qs = _scoped(CapturedExchange.objects.select_related("record"), self.caller, "record__proxy_key_id")
+        for name in ("project", "backend", "model"):
+            if value := request.query_params.get(name):
+                qs = qs.filter(**{f"record__{name}": value})
+        paginator = NewestFirst()
+        page = paginator.paginate_queryset(qs, request, view=self) or []
+        return paginator.envelope("audit_logs", CapturedExchangeSerializer(page, many=True).data)
