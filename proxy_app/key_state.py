@@ -92,16 +92,23 @@ class KeyStateStore:
             except Exception:
                 logger.warning("could not share an invalid-key mark through Redis", exc_info=True)
 
-    async def clear(self, backend: str | None = None) -> None:
-        """Forget every mark (of one backend): the operator's 'clear key state' action."""
-        backends = [backend] if backend else list(self._marks)
-        for name in backends:
+    def clear(self, backend: str | None = None) -> int:
+        """Forget every mark (of one backend), here and in Redis: the operator's 'clear key
+        state' action. Synchronous, for management commands, the admin and tests.
+        Returns how many shared entries were removed."""
+        for name in [backend] if backend else list(self._marks):
             self._marks.pop(name, None)
-        client = self._redis()
-        if client is not None:
-            pattern = f"{_PREFIX}:*:{backend}*" if backend else f"{_PREFIX}:*"
-            async for name in client.scan_iter(match=pattern):
-                await client.delete(name)
+        if not self.redis_url:
+            return 0
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=2)
+        try:
+            names = [n for pattern in (f"{_PREFIX}:cool:{backend}:*", f"{_PREFIX}:invalid:{backend}")
+                     for n in client.scan_iter(match=pattern)] if backend else list(client.scan_iter(f"{_PREFIX}:*"))
+            return client.delete(*names) if names else 0
+        finally:
+            client.close()
 
     async def refresh(self, backend: str, fingerprints: list[str]) -> None:
         """Merge other processes' marks for ``backend`` (at most once per refresh interval)."""

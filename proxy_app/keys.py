@@ -24,13 +24,17 @@ class KeyPool:
     def store(self) -> KeyStateStore:
         return key_state()
 
-    def rotation(self) -> list[int]:
-        """Every key index, starting from the next round-robin position (no keys: ``[-1]``)."""
+    def rotation(self, model: str) -> list[int]:
+        """The indices of the keys usable for ``model``, starting from the next round-robin
+        position among them (so a cooling key's turn is shared evenly, not handed to its
+        neighbour). A backend without keys gets ``[-1]``."""
         if not self.keys:
             return [-1]
-        n = len(self.keys)
-        start = next(self._counter) % n
-        return [(start + i) % n for i in range(n)]
+        usable = [i for i in range(len(self.keys)) if self.available(i, model)]
+        if not usable:
+            return []
+        start = next(self._counter) % len(usable)
+        return usable[start:] + usable[:start]
 
     async def refresh(self) -> None:
         if self.keys:

@@ -19,7 +19,7 @@ async def list_all_models() -> list[tuple[str, str]]:
         return _cache[2]
     runtimes = list(registry.backends.values())
     results = await asyncio.gather(
-        *(rt.connector.list_models(rt.pool.key(rt.pool.rotation()[0])) for rt in runtimes), return_exceptions=True
+        *(rt.connector.list_models(rt.pool.key((rt.pool.rotation('') or [-1])[0])) for rt in runtimes), return_exceptions=True
     )
     pairs = [
         (rt.name, model)

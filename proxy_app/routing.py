@@ -60,11 +60,12 @@ def plan_attempts(targets: list[Target], policy: str, registry: Registry) -> lis
     Keys that are cooling down (for that model) or invalid are left out; the executor
     checks again before each attempt, since an earlier attempt may have cooled one.
     """
-    rotations = {t.backend: _rotation(registry, t.backend) for t in targets}
+    for t in targets:
+        if t.backend not in registry.backends:
+            raise unknown_backend_error(t.backend, registry)
 
     def usable(target: Target) -> list[int]:
-        pool = registry.backends[target.backend].pool
-        return [i for i in rotations[target.backend] if pool.available(i, target.model)]
+        return registry.backends[target.backend].pool.rotation(target.model)
 
     if policy == "k":
         return [Attempt(targets[0], i) for i in usable(targets[0])]
@@ -89,9 +90,3 @@ def soonest_recovery(targets: list[Target], registry: Registry) -> float | None:
     ]
     return min(times) if times else None
 
-
-def _rotation(registry: Registry, backend: str) -> list[int]:
-    runtime = registry.get(backend)
-    if runtime is None:
-        raise unknown_backend_error(backend, registry)
-    return runtime.pool.rotation()

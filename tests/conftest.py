@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.fakes import openai_fake
+from tests.fakes import anthropic_fake, gemini_fake, openai_fake
 from tests.fakes.server import FakeProvider
 
 PROXY_KEY = "lip-test-proxy-key-0123456789abcdef"
 OPENAI_KEYS = ["sk-fake-openai-key-000000000001"]
 OPENROUTER_KEYS = ["sk-or-v1-fake-openrouter-key-0000000001"]
+ANTHROPIC_KEYS = ["sk-ant-api03-fake-anthropic-key-0000000001"]
+GEMINI_KEYS = ["AIzaSyFakeGeminiKey000000000000000001"]
 
 BACKEND_ENV_PREFIXES = ("OPENAI_", "OPENROUTER_", "ANTHROPIC_", "GEMINI_")
 
@@ -75,15 +77,29 @@ class LiveServer:
 class Fakes:
     openai: FakeProvider
     openrouter: FakeProvider
+    anthropic: FakeProvider | None = None
+    gemini: FakeProvider | None = None
     extra: dict[str, FakeProvider] = field(default_factory=dict)
 
     def all(self) -> list[FakeProvider]:
-        return [self.openai, self.openrouter, *self.extra.values()]
+        named = [self.openai, self.openrouter, self.anthropic, self.gemini]
+        return [f for f in named if f is not None] + list(self.extra.values())
+
+    def by_backend(self, backend: str) -> FakeProvider:
+        fake = getattr(self, backend, None) or self.extra.get(backend)
+        if fake is None:
+            raise KeyError(backend)
+        return fake
 
 
 @pytest.fixture(scope="session")
 def fakes() -> Iterator[Fakes]:
-    started = Fakes(openai=openai_fake.make_fake().start(), openrouter=openai_fake.make_fake().start())
+    started = Fakes(
+        openai=openai_fake.make_fake().start(),
+        openrouter=openai_fake.make_fake().start(),
+        anthropic=anthropic_fake.make_fake().start(),
+        gemini=gemini_fake.make_fake().start(),
+    )
     yield started
     for fake in started.all():
         fake.stop()
@@ -116,16 +132,24 @@ def configure_backends(monkeypatch: pytest.MonkeyPatch, fakes: Fakes, **override
     monkeypatch.setenv("OPENAI_API_BASE_URL", f"{fakes.openai.origin}/v1")
     monkeypatch.setenv("OPENROUTER_API_KEY", OPENROUTER_KEYS[0])
     monkeypatch.setenv("OPENROUTER_API_BASE_URL", f"{fakes.openrouter.origin}/v1")
+    if fakes.anthropic is not None:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEYS[0])
+        monkeypatch.setenv("ANTHROPIC_API_BASE_URL", f"{fakes.anthropic.origin}/v1")
+    if fakes.gemini is not None:
+        monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEYS[0])
+        monkeypatch.setenv("GEMINI_API_BASE_URL", f"{fakes.gemini.origin}/v1beta")
     for name, value in overrides.items():
         if value:
             monkeypatch.setenv(name, value)
         else:
             monkeypatch.delenv(name, raising=False)
     from proxy_app.auth import invalidate_directory
+    from proxy_app.key_state import key_state
     from proxy_app.registry import invalidate_registry
 
     invalidate_registry()
     invalidate_directory()
+    key_state().clear()
 
 
 @pytest.fixture

@@ -1,0 +1,136 @@
+"""Key rotation, cooldowns and failover routes, through the real SDKs against the live proxy."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import Proxy, configure_backends
+
+KEYS = ["sk-rot-key-one-00000000000001", "sk-rot-key-two-00000000000002", "sk-rot-key-three-0000000000003"]
+
+
+@pytest.fixture
+def three_keys(proxy: Proxy, monkeypatch: pytest.MonkeyPatch) -> Proxy:
+    configure_backends(
+        monkeypatch, proxy.fakes, OPENAI_API_KEY="", **{f"OPENAI_API_KEY_{i + 1}": k for i, k in enumerate(KEYS)}
+    )
+    return proxy
+
+
+def keys_used(proxy: Proxy) -> list[str | None]:
+    return [r.key for r in proxy.fakes.openai.chat_requests()]
+
+
+def test_a_rate_limited_key_cools_down_and_every_request_still_succeeds(three_keys: Proxy) -> None:
+    proxy = three_keys
+    proxy.fakes.openai.fail_key(KEYS[0], 429, retry_after=60)
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    for i in range(100):
+        resp = api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": f"q{i}"}])
+        assert resp.choices[0].message.content == f"Hello from the fake provider! You said: q{i}"
+    used = keys_used(proxy)
+    assert used.count(KEYS[0]) == 1, "the rate-limited key is not tried again inside its retry window"
+    assert used.count(KEYS[1]) == used.count(KEYS[2]) == 50, "the other keys share the load round-robin"
+
+
+async def test_under_concurrency_only_requests_already_in_flight_reach_the_cooling_key(three_keys: Proxy) -> None:
+    proxy = three_keys
+    proxy.fakes.openai.fail_key(KEYS[0], 429, retry_after=60)
+    api = openai.AsyncOpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    sem = asyncio.Semaphore(10)
+
+    async def one(i: int) -> str:
+        async with sem:
+            resp = await api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": f"q{i}"}])
+            return resp.choices[0].message.content or ""
+
+    answers = await asyncio.gather(*(one(i) for i in range(100)))
+    await api.close()
+    assert all(a.startswith("Hello from the fake provider") for a in answers)
+    used = keys_used(proxy)
+    assert used.count(KEYS[0]) <= 10, "at most the requests in flight before the first 429 came back"
+    assert used.count(KEYS[1]) + used.count(KEYS[2]) == 100
+
+
+def test_when_every_key_is_cooling_the_client_gets_429_with_retry_after(three_keys: Proxy) -> None:
+    proxy = three_keys
+    for key in KEYS:
+        proxy.fakes.openai.fail_key(key, 429, retry_after=30)
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    with pytest.raises(openai.RateLimitError) as err:
+        api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+    assert 25 <= int(err.value.response.headers["retry-after"]) <= 30
+    assert len(keys_used(proxy)) == 3
+    # the next request does not reach the upstream at all while every key cools
+    with pytest.raises(openai.RateLimitError) as again:
+        api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+    assert len(keys_used(proxy)) == 3
+    assert "cooling" in again.value.message
+    assert 25 <= int(again.value.response.headers["retry-after"]) <= 30
+
+
+def test_a_rejected_key_is_marked_invalid_and_skipped(three_keys: Proxy) -> None:
+    proxy = three_keys
+    proxy.fakes.openai.fail_key(KEYS[1], 401)
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    for _ in range(6):
+        api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+    assert keys_used(proxy).count(KEYS[1]) == 1
+
+
+def test_a_server_error_fails_over_to_the_next_key_but_a_bad_request_does_not(three_keys: Proxy) -> None:
+    proxy = three_keys
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    with pytest.raises(openai.BadRequestError):
+        api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "[[error:400]]"}])
+    assert len(keys_used(proxy)) == 1
+    proxy.fakes.openai.reset()
+    with pytest.raises(openai.InternalServerError) as err:
+        api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "[[error:503]]"}])
+    assert len(keys_used(proxy)) == 3, "each key is tried once"
+    assert "all 3 attempts failed" in err.value.message
+    assert "sk-rot" not in err.value.message, "keys never appear in errors"
+
+
+def test_the_seed_failover_example_serves_from_the_second_element(proxy: Proxy) -> None:
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    for command in ("!/create-failover-route(name=main_fallback, policy=m)",
+                    "!/route-append(name=main_fallback, openrouter:gpt-4, openai:gpt-4o-mini)"):
+        reply = api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": command}])
+        assert "Error" not in (reply.choices[0].message.content or "")
+    assert not proxy.fakes.openai.chat_requests() and not proxy.fakes.openrouter.chat_requests()
+    proxy.fakes.openrouter.fail_key(proxy.fakes.openrouter and "sk-or-v1-fake-openrouter-key-0000000001", 500)
+    resp = api.chat.completions.create(model="main_fallback", messages=[{"role": "user", "content": "who answers?"}])
+    assert resp.choices[0].message.content == "Hello from the fake provider! You said: who answers?"
+    assert resp.model == "main_fallback"
+    assert [r.body["model"] for r in proxy.fakes.openrouter.chat_requests()] == ["gpt-4"]
+    assert [r.body["model"] for r in proxy.fakes.openai.chat_requests()] == ["gpt-4o-mini"]
+    # streamed too
+    proxy.fakes.openrouter.fail_key("sk-or-v1-fake-openrouter-key-0000000001", 500)
+    chunks = list(api.chat.completions.create(model="main_fallback", stream=True,
+                                              messages=[{"role": "user", "content": "again"}]))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).endswith("You said: again")
+
+
+def test_an_empty_route_is_a_clear_error(proxy: Proxy) -> None:
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "!/create-failover-route(name=r1)"}])
+    with pytest.raises(openai.BadRequestError) as err:
+        api.chat.completions.create(model="r1", messages=[{"role": "user", "content": "x"}])
+    assert "no elements" in err.value.message
+
+
+def test_retry_after_is_read_from_the_provider(three_keys: Proxy) -> None:
+    proxy = three_keys
+    proxy.fakes.openai.fail_key(KEYS[0], 429, retry_after=7)
+    proxy.fakes.openai.fail_key(KEYS[1], 429, retry_after=9)
+    proxy.fakes.openai.fail_key(KEYS[2], 429, retry_after=8)
+    r = httpx.post(f"{proxy.openai_base}/chat/completions", headers={"Authorization": f"Bearer {proxy.key}"},
+                   json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 429
+    assert r.headers["retry-after"] == "7"
+    assert r.json()["error"]["type"] == "rate_limit_error"

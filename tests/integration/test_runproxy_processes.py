@@ -1,0 +1,149 @@
+"""The real ``manage.py runproxy`` (Daphne) in subprocesses: start-up, and two processes sharing Redis."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import Fakes, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+PROXY_KEY = "lip-subprocess-proxy-key-000000000001"
+KEYS = ["sk-proc-key-one-000000000000001", "sk-proc-key-two-000000000000002"]
+REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
+
+
+def redis_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def proxy_env(tmp_path: Path, fakes: Fakes, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OPENAI_", "OPENROUTER_", "ANTHROPIC_", "GEMINI_", "DATABASE_URL", "REDIS_URL",
+                                "LLM_", "CELERY_"))}
+    env.update({
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'proxy.sqlite3'}",
+        "LLM_PROXY_ENV_FILE": str(tmp_path / "none.env"),
+        "OPENAI_API_BASE_URL": f"{fakes.openai.origin}/v1",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    })
+    return env
+
+
+class ProxyProcess:
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "runproxy", "--port", str(self.port), *args],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"runproxy exited: {self.proc.stdout.read() if self.proc.stdout else ''}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("runproxy did not become ready")
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        try:
+            out, _ = self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        return out or ""
+
+
+@pytest.fixture
+def processes() -> Iterator[list[ProxyProcess]]:
+    started: list[ProxyProcess] = []
+    yield started
+    for proc in started:
+        proc.stop()
+
+
+def test_runproxy_starts_on_a_fresh_database_and_serves_the_openai_sdk(
+    tmp_path: Path, fakes: Fakes, processes: list[ProxyProcess]
+) -> None:
+    fakes.openai.reset()
+    proc = ProxyProcess(proxy_env(tmp_path, fakes, OPENAI_API_KEY=KEYS[0], LLM_INTERACTIVE_PROXY_API_KEY=PROXY_KEY))
+    processes.append(proc)
+    proc.wait_ready()
+    api = openai.OpenAI(base_url=f"{proc.url}/v1", api_key=PROXY_KEY, max_retries=0)
+    resp = api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "daphne?"}])
+    assert resp.choices[0].message.content == "Hello from the fake provider! You said: daphne?"
+    chunks = list(api.chat.completions.create(model="gpt-4o", stream=True, messages=[{"role": "user", "content": "s"}]))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).endswith("You said: s")
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{proc.url}/v1", api_key="nope", max_retries=0).models.list()
+    banner = processes.pop().stop()
+    assert "Applying" in banner, "migrations are applied on the embedded SQLite default"
+    assert f"{proc.url}/v1" in banner and "sk-...0001" in banner
+    assert KEYS[0] not in banner, "backend keys are shown masked"
+
+
+def test_runproxy_refuses_a_public_address_without_a_proxy_key(tmp_path: Path, fakes: Fakes) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "runproxy", "--host", "0.0.0.0", "--port", str(free_port())],
+        cwd=ROOT, env=proxy_env(tmp_path, fakes), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "refusing to listen on 0.0.0.0" in result.stderr
+
+
+@pytest.mark.services
+@pytest.mark.skipif(not redis_available(), reason="Redis is not running on 127.0.0.1:6379")
+def test_two_proxy_processes_sharing_redis_honour_each_others_cooldowns(
+    tmp_path: Path, fakes: Fakes, processes: list[ProxyProcess]
+) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    client.flushdb()
+    fakes.openai.reset()
+    env = proxy_env(tmp_path, fakes, REDIS_URL=REDIS_TEST_URL, LLM_INTERACTIVE_PROXY_API_KEY=PROXY_KEY,
+                    OPENAI_API_KEY_1=KEYS[0], OPENAI_API_KEY_2=KEYS[1])
+    first = ProxyProcess(env)
+    processes.append(first)
+    first.wait_ready()
+    second = ProxyProcess(env)
+    processes.append(second)
+    second.wait_ready()
+
+    fakes.openai.fail_key(KEYS[0], 429, retry_after=60)
+    api_a = openai.OpenAI(base_url=f"{first.url}/v1", api_key=PROXY_KEY, max_retries=0)
+    for i in range(2):  # round-robin reaches key 1 within two requests
+        api_a.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": f"a{i}"}])
+    assert [r.key for r in fakes.openai.chat_requests()].count(KEYS[0]) == 1
+    assert client.keys("llmproxy:keystate:cool:*"), "the cooldown is shared through Redis"
+
+    time.sleep(1.2)  # processes re-read shared key state at most once a second
+    api_b = openai.OpenAI(base_url=f"{second.url}/v1", api_key=PROXY_KEY, max_retries=0)
+    for i in range(10):
+        api_b.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": f"b{i}"}])
+    assert [r.key for r in fakes.openai.chat_requests()].count(KEYS[0]) == 1, "process B never used the cooling key"
+    client.flushdb()
