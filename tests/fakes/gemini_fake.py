@@ -1,0 +1,303 @@
+"""Fake Gemini API (Generative Language, v1beta): ``models/{model}:generateContent``,
+``:streamGenerateContent`` (``?alt=sse`` or the default JSON array) and ``GET /v1beta/models``.
+
+Written by hand from Google's API reference (never with the proxy's translators):
+
+* auth by ``x-goog-api-key`` or ``?key=``;
+* ``GenerateContentResponse`` with ``candidates[].content.parts`` (``text``, ``functionCall``,
+  ``{"text":…,"thought":true,"thoughtSignature":…}`` when ``thinkingConfig.includeThoughts``),
+  ``usageMetadata`` where ``candidatesTokenCount`` excludes ``thoughtsTokenCount`` and
+  ``promptTokenCount`` includes ``cachedContentTokenCount``;
+* SSE frames ``data: {...}\\r\\n\\r\\n`` (no ``[DONE]``; the last chunk has ``finishReason``);
+* errors ``{"error":{"code":…,"message":…,"status":…}}``, with a ``google.rpc.RetryInfo`` on 429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from .scenario import NeutralRequest, Reply, plan_reply
+from .server import FakeProvider, read_json, stream_frames
+
+MODELS = [
+    ("gemini-2.5-flash", "Gemini 2.5 Flash"),
+    ("gemini-2.5-pro", "Gemini 2.5 Pro"),
+    ("gemini-2.0-flash", "Gemini 2.0 Flash"),
+]
+RESPONSE_ID = "fAkErEsPoNsEiD0123456789"
+THOUGHT_SIGNATURE = "Q2lRQlZLaGZha2UtdGhvdWdodC1zaWduYXR1cmU="  # base64, as the API sends bytes fields
+
+STATUSES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+            409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 500: "INTERNAL", 503: "UNAVAILABLE",
+            504: "DEADLINE_EXCEEDED"}
+
+# Fields of the OpenAPI-subset ``Schema`` the API accepts in ``parameters`` / ``responseSchema``.
+SCHEMA_FIELDS = frozenset({
+    "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties",
+    "required", "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "example", "anyOf",
+    "propertyOrdering", "default", "items", "minimum", "maximum",
+})
+
+
+def error_body(status: int, message: str, retry_after: float | None = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": status, "message": message, "status": STATUSES.get(status, "UNKNOWN")}
+    if status == 429:
+        err["details"] = [
+            {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{
+                "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},
+            {"@type": "type.googleapis.com/google.rpc.Help", "links": [{
+                "description": "Learn more about Gemini API quotas",
+                "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo",
+             "retryDelay": f"{int(retry_after if retry_after is not None else 60)}s"},
+        ]
+    return {"error": err}
+
+
+def error_response(status: int, message: str, retry_after: float | None = None) -> web.Response:
+    return web.json_response(error_body(status, message, retry_after), status=status)
+
+
+def _get(obj: dict[str, Any], camel: str) -> Any:
+    """The REST API accepts camelCase and snake_case field names alike."""
+    if camel in obj:
+        return obj[camel]
+    snake = "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in camel)
+    return obj.get(snake)
+
+
+# ---------------------------------------------------------------- request view
+
+
+def _parts_text(parts: Any) -> str:
+    return " ".join(p["text"] for p in parts or [] if isinstance(p, dict) and isinstance(p.get("text"), str)
+                    and not p.get("thought"))
+
+
+def _result_text(response: Any) -> str:
+    if isinstance(response, dict) and len(response) == 1:
+        (value,) = response.values()
+        if isinstance(value, str):
+            return value
+    return json.dumps(response)
+
+
+def neutral_view(body: dict[str, Any]) -> NeutralRequest:
+    contents = body.get("contents") or []
+    system = _get(body, "systemInstruction")
+    view = NeutralRequest(prompt_chars=len(json.dumps(contents)) + (len(json.dumps(system)) if system else 0))
+    if isinstance(system, dict):
+        view.system_text = _parts_text(system.get("parts"))
+    for content in reversed(contents):
+        if content.get("role", "user") == "user":
+            parts = content.get("parts") or []
+            view.last_user_text = _parts_text(parts)
+            view.has_image = any(_get(p, "inlineData") or _get(p, "fileData") for p in parts if isinstance(p, dict))
+            break
+    if contents:
+        responses = [_get(p, "functionResponse") for p in contents[-1].get("parts") or [] if isinstance(p, dict)]
+        responses = [r for r in responses if isinstance(r, dict)]
+        if responses and contents[-1].get("role", "user") in ("user", "function"):
+            view.tool_result = _result_text(responses[-1].get("response"))
+    for tool in body.get("tools") or []:
+        for decl in _get(tool, "functionDeclarations") or []:
+            view.tool_names.append(decl["name"])
+    config = _get(body, "generationConfig") or {}
+    view.wants_json = _get(config, "responseMimeType") == "application/json"
+    thinking = _get(config, "thinkingConfig")
+    view.wants_thinking = isinstance(thinking, dict) and _get(thinking, "thinkingBudget") != 0
+    return view
+
+
+def includes_thoughts(body: dict[str, Any]) -> bool:
+    thinking = _get(_get(body, "generationConfig") or {}, "thinkingConfig") or {}
+    return bool(_get(thinking, "includeThoughts"))
+
+
+def _schema_problem(schema: Any, where: str) -> str | None:
+    if not isinstance(schema, dict):
+        return None
+    for key, value in schema.items():
+        if key not in SCHEMA_FIELDS:
+            return f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': Cannot find field."
+        if key == "properties" and isinstance(value, dict):
+            for name, sub in value.items():
+                if problem := _schema_problem(sub, f"{where}.properties[{name}].value"):
+                    return problem
+        elif key == "items" and (problem := _schema_problem(value, f"{where}.items")):
+            return problem
+        elif key == "anyOf" and isinstance(value, list):
+            for i, sub in enumerate(value):
+                if problem := _schema_problem(sub, f"{where}.any_of[{i}]"):
+                    return problem
+    return None
+
+
+def validate(body: Any) -> str | None:
+    """What the real API rejects with 400 INVALID_ARGUMENT (the parts the proxy could get wrong)."""
+    if not isinstance(body, dict):
+        return "Invalid JSON payload received."
+    contents = body.get("contents")
+    if not isinstance(contents, list) or not contents:
+        return "* GenerateContentRequest.contents: contents is not specified"
+    for i, content in enumerate(contents):
+        if content.get("role") not in (None, "user", "model", "function"):
+            return f"Please use a valid role: user, model. (contents[{i}].role={content.get('role')!r})"
+        parts = content.get("parts")
+        if not isinstance(parts, list) or not parts:
+            return f"* GenerateContentRequest.contents[{i}].parts: contents.parts must not be empty."
+        for j, part in enumerate(parts):
+            if not isinstance(part, dict) or not part:
+                return f"* GenerateContentRequest.contents[{i}].parts[{j}].data: required oneof field 'data' must have one initialized field"
+            blob = _get(part, "inlineData")
+            if blob is not None and not (_get(blob, "mimeType") and isinstance(blob.get("data"), str)):
+                return f"* GenerateContentRequest.contents[{i}].parts[{j}].inline_data: mime_type and data are required"
+            call = _get(part, "functionResponse") or _get(part, "functionCall")
+            if call is not None and not (isinstance(call, dict) and call.get("name")):
+                return f"* GenerateContentRequest.contents[{i}].parts[{j}]: function name is required"
+    for i, tool in enumerate(body.get("tools") or []):
+        for k, decl in enumerate(_get(tool, "functionDeclarations") or []):
+            where = f"tools[{i}].function_declarations[{k}].parameters"
+            if problem := _schema_problem(decl.get("parameters"), where):
+                return problem
+    config = _get(body, "generationConfig") or {}
+    if problem := _schema_problem(_get(config, "responseSchema"), "generation_config.response_schema"):
+        return problem
+    thinking = _get(config, "thinkingConfig")
+    if thinking is not None and not isinstance(thinking, dict):
+        return "Invalid value at 'generation_config.thinking_config'"
+    return None
+
+
+# ---------------------------------------------------------------- answers
+
+
+def usage_metadata(reply: Reply, *, final: bool = True) -> dict[str, Any]:
+    thoughts = reply.reasoning_tokens
+    candidates = reply.output_tokens - thoughts if final else 0
+    out: dict[str, Any] = {"promptTokenCount": reply.input_tokens}
+    if final:
+        out["candidatesTokenCount"] = candidates
+    out["totalTokenCount"] = reply.input_tokens + candidates + thoughts
+    if reply.cached_tokens:
+        out["cachedContentTokenCount"] = reply.cached_tokens
+    out["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": reply.input_tokens}]
+    if thoughts:
+        out["thoughtsTokenCount"] = thoughts
+    return out
+
+
+def _thought_parts(reply: Reply, with_thoughts: bool) -> list[dict[str, Any]]:
+    if not (reply.thinking and with_thoughts):
+        return []
+    part: dict[str, Any] = {"text": reply.thinking, "thought": True}
+    if not reply.tool_name:
+        part["thoughtSignature"] = THOUGHT_SIGNATURE
+    return [part]
+
+
+def _call_part(reply: Reply) -> dict[str, Any]:
+    part: dict[str, Any] = {"functionCall": {"name": reply.tool_name, "args": reply.tool_args}}
+    if reply.thinking:
+        part["thoughtSignature"] = THOUGHT_SIGNATURE  # signatures ride on the first function call
+    return part
+
+
+def _candidate(parts: list[dict[str, Any]], finish: str | None = None) -> dict[str, Any]:
+    cand: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
+    if finish:
+        cand["finishReason"] = finish
+    cand["index"] = 0
+    return cand
+
+
+def full_response(reply: Reply, model: str, with_thoughts: bool) -> dict[str, Any]:
+    parts = _thought_parts(reply, with_thoughts)
+    if reply.text:
+        parts.append({"text": reply.text})
+    if reply.tool_name:
+        parts.append(_call_part(reply))
+    return {"candidates": [_candidate(parts, "STOP")], "usageMetadata": usage_metadata(reply),
+            "modelVersion": model, "responseId": RESPONSE_ID}
+
+
+def stream_chunks(reply: Reply, model: str, with_thoughts: bool) -> list[dict[str, Any]]:
+    chunks: list[dict[str, Any]] = []
+
+    def chunk(parts: list[dict[str, Any]], finish: str | None = None) -> None:
+        chunks.append({"candidates": [_candidate(parts, finish)], "usageMetadata": usage_metadata(reply, final=bool(finish)),
+                       "modelVersion": model, "responseId": RESPONSE_ID})
+
+    if thoughts := _thought_parts(reply, with_thoughts):
+        chunk(thoughts)
+    pieces = reply.text_chunks()
+    # Gemini sends a few words per chunk, not one
+    grouped = ["".join(pieces[i:i + 3]) for i in range(0, len(pieces), 3)]
+    for piece in grouped[:-1]:
+        chunk([{"text": piece}])
+    last: list[dict[str, Any]] = [{"text": grouped[-1]}] if grouped else []
+    if reply.tool_name:
+        if last:
+            chunk(last)
+        last = [_call_part(reply)]
+    chunk(last or [{"text": ""}], "STOP")
+    return chunks
+
+
+def setup_routes(app: web.Application, fake: FakeProvider) -> None:
+    async def model_action(request: web.Request) -> web.StreamResponse:
+        key = request.headers.get("x-goog-api-key") or request.query.get("key")
+        body = await read_json(request)
+        entry = fake.record(request, body, key)
+        model, _, action = request.match_info["model_action"].rpartition(":")
+        if action not in ("generateContent", "streamGenerateContent"):
+            return error_response(404, f"Method not found: {action}")
+        if not key:
+            return error_response(403, "Method doesn't allow unregistered callers (callers without established "
+                                       "identity). Please use API Key or other form of API consumer identity to call "
+                                       "this API.")
+        if failure := fake.scripted_failure(key):
+            return error_response(failure.status, f"scripted failure {failure.status}", failure.retry_after)
+        if problem := validate(body):
+            return error_response(400, problem)
+        reply = plan_reply(neutral_view(body))
+        if reply.hang:
+            await asyncio.sleep(reply.hang)
+        if reply.error_status:
+            return error_response(reply.error_status, f"The fake upstream failed with {reply.error_status}")
+        with_thoughts = includes_thoughts(body)
+        if action == "generateContent":
+            return web.json_response(full_response(reply, model, with_thoughts))
+        chunks = stream_chunks(reply, model, with_thoughts)
+        encoded = [json.dumps(c, separators=(",", ":")).encode() for c in chunks]
+        if request.query.get("alt") == "sse":
+            frames = [b"data: " + e + b"\r\n\r\n" for e in encoded]
+            content_type = "text/event-stream"
+        else:  # the default: one JSON array, written element by element
+            frames = [(b"[" if i == 0 else b",\r\n") + e for i, e in enumerate(encoded)] + [b"]"]
+            content_type = "application/json"
+        gap = 0.02 if (reply.slow or reply.loop) else 0.0
+        return await stream_frames(request, entry, frames, content_type=content_type, gap=gap,
+                                   cut_after=2 if reply.cut else None)
+
+    async def models(request: web.Request) -> web.Response:
+        fake.record(request, None, request.headers.get("x-goog-api-key") or request.query.get("key"))
+        return web.json_response({"models": [
+            {"name": f"models/{mid}", "version": "001", "displayName": name,
+             "description": f"{name} (fake)", "inputTokenLimit": 1048576, "outputTokenLimit": 65536,
+             "supportedGenerationMethods": ["generateContent", "countTokens", "createCachedContent",
+                                            "batchGenerateContent"],
+             "temperature": 1, "topP": 0.95, "topK": 64, "maxTemperature": 2, "thinking": True}
+            for mid, name in MODELS]})
+
+    app.router.add_post(r"/v1beta/models/{model_action:[^/]+}", model_action)
+    app.router.add_get("/v1beta/models", models)
+
+
+def make_fake() -> FakeProvider:
+    return FakeProvider("gemini", setup_routes)
