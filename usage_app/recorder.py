@@ -206,6 +206,9 @@ class Recorder:
             batch = []
             if not self.queue.empty():
                 self._wake.set()
+            else:
+                # Idle: do not hold a database connection (it would also block dropping a test database).
+                connection.close()
 
     def write_batch(self, batch: list[Pending]) -> None:
         close_old_connections()

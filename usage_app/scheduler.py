@@ -28,14 +28,15 @@ def run_maintenance() -> None:
 
 
 def _loop() -> None:
-    from django.db import close_old_connections
+    from django.db import connection
 
     while not _stop.wait(settings.USAGE_ROLLUP_INTERVAL_SECONDS):
         try:
-            close_old_connections()
             run_maintenance()
         except Exception:
             logger.exception("in-process usage rollup failed; retrying next interval")
+        finally:
+            connection.close()
 
 
 def ensure_started() -> None:
