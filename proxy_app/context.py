@@ -51,6 +51,10 @@ class RequestContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def session_key(self) -> str:
+        return f"{self.principal_key_id}:{self.session_id}"
+
+    @property
     def latency_ms(self) -> float:
         end = self.finished_at if self.finished_at is not None else time.perf_counter()
         return (end - self.started) * 1000.0

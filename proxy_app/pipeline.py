@@ -15,6 +15,7 @@ from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 
 from .context import AttemptRecord, RequestContext, finish_request
+from .guards import guard_response, guard_stream
 from .registry import BackendRuntime, Registry
 from .routing import Attempt, Target, parse_target, plan_attempts, soonest_recovery
 from .secrets_util import mask_secret
@@ -165,6 +166,7 @@ async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestCo
     if not chat.stream:
         resp = await _run_attempts(plan, ctx, lambda rt, model, key: rt.connector.complete(chat, model, key))
         ctx.usage = resp.usage
+        resp = guard_response(resp, chat, ctx)
         response = frontend.response_body(resp, chat)
         finish_request(ctx)
         return response
@@ -185,9 +187,10 @@ async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestCo
             raise
         return events, head
 
-    events, head = await _run_attempts(plan, ctx, open_stream)
+    upstream, head = await _run_attempts(plan, ctx, open_stream)
     encoder = frontend.stream_encoder(chat)
-    response = StreamingHttpResponse(_stream_body(events, head, encoder, ctx), content_type=encoder.content_type)
+    guarded = guard_stream(_prepend(head, upstream), chat, ctx)
+    response = StreamingHttpResponse(_stream_body(guarded, encoder, ctx, upstream), content_type=encoder.content_type)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
@@ -204,24 +207,29 @@ def answer_directly(frontend: FrontendLike, chat: c.ChatRequest, text: str, ctx:
         return response
 
     async def events() -> AsyncIterator[c.StreamEvent]:
+        yield c.StreamStart(resp.id, chat.model, c.Usage())
         yield c.TextDelta(text)
         yield c.StreamEnd("end_turn", c.Usage())
 
     encoder = frontend.stream_encoder(chat)
-    head: list[c.StreamEvent] = [c.StreamStart(resp.id, chat.model, c.Usage())]
-    response = StreamingHttpResponse(_stream_body(events(), head, encoder, ctx), content_type=encoder.content_type)
+    response = StreamingHttpResponse(_stream_body(events(), encoder, ctx), content_type=encoder.content_type)
     response["Cache-Control"] = "no-cache"
     return response
 
 
+async def _prepend(head: list[c.StreamEvent], rest: AsyncIterator[c.StreamEvent]) -> AsyncIterator[c.StreamEvent]:
+    for event in head:
+        yield event
+    async for event in rest:
+        yield event
+
+
 async def _stream_body(
-    events: AsyncIterator[c.StreamEvent], head: list[c.StreamEvent], encoder: Any, ctx: RequestContext
+    events: AsyncIterator[c.StreamEvent], encoder: Any, ctx: RequestContext,
+    upstream: AsyncIterator[c.StreamEvent] | None = None,
 ) -> AsyncIterator[bytes]:
     ended = False
     try:
-        for event in head:
-            _observe(event, ctx)
-            yield encoder.encode(event)
         async for event in events:
             _observe(event, ctx)
             if isinstance(event, c.StreamEnd):
@@ -239,7 +247,9 @@ async def _stream_body(
         ctx.status = 499
         raise
     finally:
-        await events.aclose()  # closes the upstream connection (cancels the upstream request)
+        await events.aclose()  # type: ignore[attr-defined]
+        if upstream is not None:
+            await upstream.aclose()  # type: ignore[attr-defined]  # closes (cancels) the upstream request
         finish_request(ctx)
 
 

@@ -20,6 +20,7 @@ import orjson
 from django.conf import settings
 
 from ..backend_config import BackendSpec
+from ..guards import adapt_params
 from ..http_client import get_client
 from ..translation import canonical as c
 from ..translation.sse import SSEParser
@@ -104,7 +105,7 @@ class Connector:
     # -- I/O -----------------------------------------------------------------
 
     def _body(self, req: c.ChatRequest, model: str) -> bytes:
-        wire_req = dataclasses.replace(req, model=model)
+        wire_req = adapt_params(dataclasses.replace(req, model=model), self.protocol.NAME)
         return orjson.dumps(self.protocol.request_from_canonical(wire_req))
 
     async def complete(self, req: c.ChatRequest, model: str, key: str | None) -> c.ChatResponse:

@@ -15,10 +15,11 @@ from commands_app.overrides import overrides_apply
 from commands_app.service import commands_apply
 from commands_app.sessions import session_get, session_id_for
 
-from ..auth import Principal, authenticate
+from ..auth import Principal, authenticate, extract_token
+from ..guards import inject_tool_loop_warning, redact_request
 from ..context import RequestContext, finish_request
 from ..pipeline import answer_directly, resolve_route, serve_chat
-from ..registry import get_registry
+from ..registry import Registry, get_registry
 from ..translation import canonical as c
 
 logger = logging.getLogger("llmproxy.frontend")
@@ -80,6 +81,12 @@ async def require_principal(request: HttpRequest) -> Principal:
     return principal
 
 
+def known_secrets(registry: Registry, presented_key: str | None) -> tuple[str, ...]:
+    """Every secret the proxy knows the text of: backend keys, the env proxy key, the caller's key."""
+    values = {*registry.all_secrets(), settings.LLM_INTERACTIVE_PROXY_API_KEY, presented_key or ""}
+    return tuple(sorted(v for v in values if v))
+
+
 def check_model_allowed(principal: Principal, model: str) -> None:
     if principal.allowed_models and model not in principal.allowed_models:
         raise c.ProxyError(f"this proxy key may not use model '{model}'", kind="permission", param="model")
@@ -117,6 +124,8 @@ async def handle_chat(
         if hints.project and not request.headers.get("x-project"):
             ctx.project = hints.project
         check_model_allowed(principal, chat.model)
+        ctx.redactions = redact_request(chat, known_secrets(registry, extract_token(request)))
+        inject_tool_loop_warning(chat, ctx)
         plan = await resolve_route(
             chat, registry, owner_id=principal.key_id, default_backend=hints.default_backend,
             openai_url=hints.openai_url,

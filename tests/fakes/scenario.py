@@ -60,7 +60,7 @@ class Reply:
     def text_chunks(self) -> list[str]:
         """The answer split into stream deltas (word by word, like real providers do)."""
         if self.loop:
-            return [LOOP_PARAGRAPH[i : i + 20] for i in range(0, len(LOOP_PARAGRAPH), 20)] * 40
+            return [self.text[i : i + 20] for i in range(0, len(self.text), 20)]
         if self.slow:
             return [f"tick {i} " for i in range(400)]
         return re.findall(r"\S+\s*|\s+", self.text) or ([self.text] if self.text else [])
@@ -85,6 +85,8 @@ def plan_reply(view: NeutralRequest) -> Reply:
     if view.system_text:
         reply.text += f" [system: {view.system_text[:40]}]"
     reply.loop = "[[loop]]" in text
+    if reply.loop:
+        reply.text = LOOP_PARAGRAPH * 40
     reply.slow = "[[slow]]" in text
     reply.cut = "[[cut]]" in text
     reply.hang = 5.0 if "[[hang]]" in text else 0.0

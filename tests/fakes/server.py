@@ -154,6 +154,5 @@ async def stream_frames(
         await response.write_eof()
         entry.stream_completed = True
     except (ConnectionResetError, asyncio.CancelledError):
-        entry.stream_completed = False
-        raise
+        entry.stream_completed = False  # the client (the proxy) went away mid-stream
     return response

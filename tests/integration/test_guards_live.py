@@ -1,0 +1,144 @@
+"""Loop detection, secret redaction, tool-loop detection and parameter clamping, through the real SDKs."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import anthropic
+import openai
+import pytest
+from google import genai
+from google.genai import types
+
+from tests.conftest import OPENAI_KEYS, PROXY_KEY, Proxy
+from tests.fakes.scenario import LOOP_PARAGRAPH
+
+
+def wait_for_upstream_close(proxy: Proxy) -> bool:
+    deadline = time.monotonic() + 5
+    upstream = proxy.fakes.openai.chat_requests()[-1]
+    while upstream.stream_completed is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return upstream.stream_completed is False
+
+
+def assert_halted(text: str) -> None:
+    answer, notice, _ = text.partition("[Response halted")
+    assert notice and "loop was detected" in text
+    assert answer.count(LOOP_PARAGRAPH.strip()[:60]) <= 3, "the repeated tail is not forwarded"
+
+
+def test_a_looping_stream_is_halted_in_the_openai_sdk(proxy: Proxy) -> None:
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    chunks = list(api.chat.completions.create(model="gpt-4o", stream=True,
+                                              messages=[{"role": "user", "content": "[[loop]]"}]))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert_halted(text)
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    assert wait_for_upstream_close(proxy), "the upstream request is cancelled"
+
+
+def test_a_looping_stream_is_halted_in_the_anthropic_sdk(proxy: Proxy) -> None:
+    api = anthropic.Anthropic(base_url=f"{proxy.url}/anthropic", api_key=proxy.key, max_retries=0)
+    with api.messages.stream(model="openai:gpt-4o", max_tokens=1000,
+                             messages=[{"role": "user", "content": "[[loop]]"}]) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert_halted(text)
+    assert final.stop_reason == "end_turn"
+    assert wait_for_upstream_close(proxy)
+
+
+def test_a_looping_stream_is_halted_in_the_genai_sdk(proxy: Proxy) -> None:
+    client = genai.Client(api_key=proxy.key, http_options=types.HttpOptions(base_url=proxy.url, api_version="v1beta"))
+    chunks = list(client.models.generate_content_stream(model="openai:gpt-4o", contents="[[loop]]"))
+    assert_halted("".join(c.text or "" for c in chunks))
+    assert chunks[-1].candidates[0].finish_reason is not None
+    assert wait_for_upstream_close(proxy)
+
+
+def test_a_looping_answer_is_truncated_when_not_streamed(proxy: Proxy) -> None:
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    resp = api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "[[loop]]"}])
+    assert_halted(resp.choices[0].message.content or "")
+
+
+def test_loop_detection_can_be_switched_off_per_session(proxy: Proxy) -> None:
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0,
+                        default_headers={"X-Session-ID": "no-loops"})
+    api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "!/set(loop-detection=off)"}])
+    resp = api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "[[loop]]"}])
+    assert "loop was detected" not in (resp.choices[0].message.content or "")
+
+
+SK_SECRET = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd"
+
+
+@pytest.mark.parametrize("sdk", ["openai", "anthropic", "genai"])
+def test_secrets_are_redacted_before_they_reach_the_provider(proxy: Proxy, sdk: str) -> None:
+    prompt = f"my keys are {OPENAI_KEYS[0]} and {SK_SECRET} and {PROXY_KEY}; also call get(token={SK_SECRET})"
+    if sdk == "openai":
+        openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0).chat.completions.create(
+            model="gpt-4o", messages=[{"role": "system", "content": f"sys {SK_SECRET}"},
+                                      {"role": "user", "content": prompt}])
+    elif sdk == "anthropic":
+        anthropic.Anthropic(base_url=f"{proxy.url}/anthropic", api_key=proxy.key, max_retries=0).messages.create(
+            model="openai:gpt-4o", max_tokens=50, system=f"sys {SK_SECRET}",
+            messages=[{"role": "user", "content": prompt}])
+    else:
+        client = genai.Client(api_key=proxy.key, http_options=types.HttpOptions(base_url=proxy.url))
+        client.models.generate_content(
+            model="openai:gpt-4o", contents=prompt,
+            config=types.GenerateContentConfig(system_instruction=f"sys {SK_SECRET}"))
+    sent = json.dumps(proxy.fakes.openai.chat_requests()[-1].body)
+    for secret in (OPENAI_KEYS[0], SK_SECRET, PROXY_KEY):
+        assert secret not in sent
+    assert sent.count("(API_KEY_HAS_BEEN_REDACTED)") == 5
+
+
+def test_redaction_can_be_switched_off_per_session(proxy: Proxy) -> None:
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0,
+                        default_headers={"X-Session-ID": "raw"})
+    api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "!/set(redact-api-keys-in-prompts=false)"}])
+    api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": f"x {SK_SECRET}"}])
+    assert SK_SECRET in json.dumps(proxy.fakes.openai.chat_requests()[-1].body)
+
+
+def test_a_tool_called_again_and_again_with_the_same_arguments_is_stopped(proxy: Proxy) -> None:
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0,
+                        default_headers={"X-Session-ID": "tool-loop"})
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    reasons = []
+    for _ in range(6):
+        resp = api.chat.completions.create(model="gpt-4o", tools=tools,
+                                           messages=[{"role": "user", "content": "weather?"}])
+        reasons.append(resp.choices[0].finish_reason)
+    assert reasons[:4] == ["tool_calls"] * 4
+    assert reasons[4] == "stop"
+    assert "get_weather" in (resp.choices[0].message.content or "")
+
+
+def test_session_temperature_defaults_apply_and_the_request_value_wins(proxy: Proxy) -> None:
+    api = anthropic.Anthropic(base_url=f"{proxy.url}/anthropic", api_key=proxy.key, max_retries=0,
+                              default_headers={"X-Session-ID": "temps"})
+    api.messages.create(model="openai:gpt-4o", max_tokens=20, messages=[{"role": "user", "content": "!/set(temperature=1.7)"}])
+    api.messages.create(model="openai:gpt-4o", max_tokens=20, messages=[{"role": "user", "content": "hot"}])
+    assert proxy.fakes.openai.chat_requests()[-1].body["temperature"] == 1.7
+    api.messages.create(model="openai:gpt-4o", max_tokens=20, extra_body={"temperature": 1.0},
+                        messages=[{"role": "user", "content": "x"}])
+    assert proxy.fakes.openai.chat_requests()[-1].body["temperature"] == 1.0
+    # this SDK version no longer exposes temperature as an argument; the wire field still works
+    api.messages.create(model="openai:gpt-4o", max_tokens=20, extra_body={"temperature": 0.2},
+                        messages=[{"role": "user", "content": "x"}])
+    assert proxy.fakes.openai.chat_requests()[-1].body["temperature"] == 0.2, "the request's own value wins"
+
+
+def test_temperature_above_a_backends_range_is_clamped() -> None:
+    from proxy_app.guards import adapt_params
+    from proxy_app.translation import canonical as c
+
+    chat = c.ChatRequest(model="m", messages=[], source_protocol="openai_chat", temperature=1.8)
+    assert adapt_params(chat, "anthropic").temperature == 1.0
+    assert adapt_params(chat, "gemini").temperature == 1.8
+    assert adapt_params(chat, "openai_chat") is chat
