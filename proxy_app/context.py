@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,13 +65,31 @@ class RequestContext:
         return None if self.first_token_at is None else (self.first_token_at - self.started) * 1000.0
 
 
+logger = logging.getLogger("llmproxy.context")
+
 # Observers run when a request finishes (usage recorder, metrics). They must not block or raise.
 _finish_observers: list[Callable[[RequestContext], None]] = []
+# Live observers (the traffic inspector) get "start", "delta" and "finish" events; with none
+# registered, emitting costs one truthiness check.
+_live_observers: list[Callable[[str, RequestContext, dict[str, Any]], None]] = []
 
 
 def on_request_finished(observer: Callable[[RequestContext], None]) -> None:
     if observer not in _finish_observers:
         _finish_observers.append(observer)
+
+
+def on_live_event(observer: Callable[[str, RequestContext, dict[str, Any]], None]) -> None:
+    if observer not in _live_observers:
+        _live_observers.append(observer)
+
+
+def emit_live(kind: str, ctx: RequestContext, data: dict[str, Any]) -> None:
+    for observer in _live_observers:
+        try:
+            observer(kind, ctx, data)
+        except Exception:
+            logger.exception("live observer failed")
 
 
 def finish_request(ctx: RequestContext) -> None:
@@ -81,6 +100,6 @@ def finish_request(ctx: RequestContext) -> None:
         try:
             observer(ctx)
         except Exception:  # an observer must never break a request
-            import logging
-
-            logging.getLogger("llmproxy.context").exception("request observer failed")
+            logger.exception("request observer failed")
+    if _live_observers:
+        emit_live("finish", ctx, {})

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 
-from .context import AttemptRecord, RequestContext, finish_request
+from .context import AttemptRecord, RequestContext, _live_observers, emit_live, finish_request
 from .guards import guard_response, guard_stream
 from .registry import BackendRuntime, Registry
 from .routing import Attempt, Target, parse_target, plan_attempts, soonest_recovery
@@ -163,10 +163,14 @@ def _exhausted_error(errors: list[tuple[Attempt, c.ProxyError]], soonest: float 
 async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestContext, plan: RoutePlan) -> HttpResponse:
     """Answer ``chat`` along ``plan`` in ``frontend``'s protocol, streamed or not."""
     ctx.stream = chat.stream
+    if _live_observers:
+        emit_live("start", ctx, {"targets": [str(t) for t in plan.targets], "policy": plan.policy})
     if not chat.stream:
         resp = await _run_attempts(plan, ctx, lambda rt, model, key: rt.connector.complete(chat, model, key))
         ctx.usage = resp.usage
         resp = guard_response(resp, chat, ctx)
+        if _live_observers:
+            emit_live("delta", ctx, {"text": resp.text(), "thinking": False})
         response = frontend.response_body(resp, chat)
         finish_request(ctx)
         return response
@@ -254,6 +258,8 @@ async def _stream_body(
 
 
 def _observe(event: c.StreamEvent, ctx: RequestContext) -> None:
+    if _live_observers and isinstance(event, c.TextDelta | c.ThinkingDelta):
+        emit_live("delta", ctx, {"text": event.text, "thinking": isinstance(event, c.ThinkingDelta)})
     if ctx.first_token_at is None and isinstance(event, (c.TextDelta, c.ThinkingDelta, c.ToolCallStart)):
         ctx.first_token_at = time.perf_counter()
     elif isinstance(event, c.StreamEnd):

@@ -1,0 +1,44 @@
+"""Admin for sessions, failover routes (elements as an ordered inline) and command aliases."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import CommandAlias, FailoverRoute, FailoverRouteElement, Session
+
+
+class FailoverRouteElementInline(admin.TabularInline):
+    model = FailoverRouteElement
+    extra = 1
+    ordering = ("position",)
+
+
+@admin.register(FailoverRoute)
+class FailoverRouteAdmin(admin.ModelAdmin):
+    list_display = ("name", "policy", "owner", "elements_summary", "created_at")
+    list_filter = ("policy",)
+    search_fields = ("name",)
+    list_select_related = ("owner",)
+    inlines = (FailoverRouteElementInline,)
+
+    @admin.display(description="elements")
+    def elements_summary(self, obj: FailoverRoute) -> str:
+        return ", ".join(e.target for e in obj.elements.all()) or "(empty)"
+
+    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+        return super().get_queryset(request).prefetch_related("elements")
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    list_display = ("session_id", "owner", "overrides", "last_used_at", "created_at")
+    search_fields = ("session_id",)
+    list_select_related = ("owner",)
+    readonly_fields = ("created_at", "last_used_at")
+
+
+@admin.register(CommandAlias)
+class CommandAliasAdmin(admin.ModelAdmin):
+    list_display = ("name", "command", "owner", "created_at")
+    search_fields = ("name", "command")
+    list_select_related = ("owner",)

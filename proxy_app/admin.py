@@ -1,0 +1,104 @@
+"""Admin for proxy keys, backends and backend keys: secrets are never shown after they are entered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .key_state import key_fingerprint, key_state
+from .models import Backend, BackendKey, ProxyKey
+from .services import backend_key_set_secret, proxy_key_create, proxy_key_revoke
+
+
+@admin.register(ProxyKey)
+class ProxyKeyAdmin(admin.ModelAdmin):
+    list_display = ("name", "key_hint", "project", "is_admin", "is_active", "rate_limit_rpm", "budget_usd", "created_at")
+    list_filter = ("is_active", "is_admin")
+    search_fields = ("name", "project", "key_hint")
+    readonly_fields = ("key_hint", "created_at", "revoked_at")
+    fields = ("name", "project", "is_admin", "can_change_shared_state", "allowed_models", "rate_limit_rpm",
+              "budget_usd", "is_active", "key_hint", "created_at", "revoked_at")
+    actions = ("revoke",)
+
+    def save_model(self, request: HttpRequest, obj: ProxyKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created, plaintext = proxy_key_create(
+            name=obj.name, project=obj.project, is_admin=obj.is_admin,
+            can_change_shared_state=obj.can_change_shared_state, allowed_models=obj.allowed_models,
+            rate_limit_rpm=obj.rate_limit_rpm, budget_usd=obj.budget_usd,
+        )
+        obj.pk = created.pk
+        obj.key_hash, obj.key_hint, obj.created_at = created.key_hash, created.key_hint, created.created_at
+        messages.warning(request, f"New proxy key (shown only this once, copy it now): {plaintext}")
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ProxyKey]) -> None:
+        for key in queryset:
+            proxy_key_revoke(key=key)
+        self.message_user(request, f"{queryset.count()} key(s) revoked")
+
+
+class BackendKeyForm(forms.ModelForm):
+    secret = forms.CharField(
+        widget=forms.PasswordInput(render_value=False), required=False,
+        help_text="Never shown again. Leave blank to keep the current secret.",
+    )
+
+    class Meta:
+        model = BackendKey
+        fields = ("backend_name", "label", "secret", "is_enabled")
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data.get("secret", "")
+        if not secret and not (self.instance and self.instance.pk):
+            raise forms.ValidationError("A new backend key needs its secret.")
+        return secret
+
+    def save(self, commit: bool = True) -> BackendKey:
+        key = super().save(commit=False)
+        new_secret = self.cleaned_data.get("secret")
+        if new_secret:
+            backend_key_set_secret(key=key, secret=new_secret)
+        elif key.pk:
+            key.secret = BackendKey.objects.get(pk=key.pk).secret
+        if commit:
+            key.save()
+        return key
+
+
+@admin.register(BackendKey)
+class BackendKeyAdmin(admin.ModelAdmin):
+    form = BackendKeyForm
+    list_display = ("backend_name", "label", "key_hint", "is_enabled", "state", "invalid_since", "created_at")
+    list_filter = ("backend_name", "is_enabled")
+    search_fields = ("backend_name", "label", "key_hint")
+    actions = ("clear_state",)
+
+    @admin.display(description="state")
+    def state(self, obj: BackendKey) -> str:
+        store = key_state()
+        fingerprint = key_fingerprint(obj.secret)
+        if obj.invalid_since or store.is_invalid(obj.backend_name, fingerprint):
+            return "invalid"
+        cooling = [u for (fp, _), u in store.marks(obj.backend_name).cooling.items() if fp == fingerprint]
+        return "cooling" if cooling else "active"
+
+    @admin.action(description="Clear cooldowns and invalid marks of the selected keys' backends")
+    def clear_state(self, request: HttpRequest, queryset: QuerySet[BackendKey]) -> None:
+        for backend in set(queryset.values_list("backend_name", flat=True)):
+            key_state().clear(backend)
+        queryset.update(invalid_since=None)
+        self.message_user(request, "key state cleared")
+
+
+@admin.register(Backend)
+class BackendAdmin(admin.ModelAdmin):
+    list_display = ("name", "protocol", "base_url", "is_enabled", "created_at")
+    list_filter = ("protocol", "is_enabled")
+    search_fields = ("name", "base_url")

@@ -1,0 +1,51 @@
+"""``manage.py bootstrap``: migrate, create the admin user, import backends and keys from the environment."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from ...backend_config import specs_from_env
+from ...models import BackendKey
+from ...secrets_util import mask_secret
+
+
+class Command(BaseCommand):
+    help = ("Idempotent set-up: apply migrations, create an admin user (DJANGO_SUPERUSER_USERNAME / _PASSWORD / "
+            "_EMAIL, or prompt), and import backend keys from the environment into the admin.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-input", action="store_true", help="never prompt")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("migrations applied")
+        self._admin_user(interactive=not options["no_input"])
+        imported = 0
+        for spec in specs_from_env():
+            for secret in spec.keys:
+                _, created = BackendKey.objects.get_or_create(
+                    backend_name=spec.name, secret=secret,
+                    defaults={"key_hint": mask_secret(secret), "label": "imported from environment"},
+                )
+                imported += created
+        self.stdout.write(f"{imported} backend key(s) imported from the environment")
+
+    def _admin_user(self, *, interactive: bool) -> None:
+        user_model = get_user_model()
+        username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
+        if user_model.objects.filter(username=username).exists():
+            self.stdout.write(f"admin user '{username}' already exists")
+            return
+        if os.environ.get("DJANGO_SUPERUSER_PASSWORD"):
+            user_model.objects.create_superuser(username, os.environ.get("DJANGO_SUPERUSER_EMAIL", ""),
+                                                os.environ["DJANGO_SUPERUSER_PASSWORD"])
+            self.stdout.write(f"admin user '{username}' created")
+        elif interactive:
+            call_command("createsuperuser", username=username, interactive=True)
+        else:
+            self.stdout.write("no admin user created (set DJANGO_SUPERUSER_PASSWORD)")
