@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -25,6 +26,8 @@ class Principal:
     is_admin: bool = False
     can_change_shared_state: bool = True
     allowed_models: tuple[str, ...] = ()
+    rate_limit_rpm: int | None = None
+    budget_usd: Decimal | None = None
     anonymous: bool = False
 
     @property
@@ -61,6 +64,8 @@ def _load_directory() -> KeyDirectory:
             is_admin=row.is_admin,
             can_change_shared_state=row.can_change_shared_state,
             allowed_models=tuple(row.allowed_models or ()),
+            rate_limit_rpm=row.rate_limit_rpm,
+            budget_usd=row.budget_usd,
         )
     env_key = settings.LLM_INTERACTIVE_PROXY_API_KEY
     if env_key:

@@ -17,6 +17,7 @@ from commands_app.sessions import session_get, session_id_for
 
 from ..auth import Principal, authenticate, extract_token
 from ..guards import inject_tool_loop_warning, redact_request
+from ..limits import limits_check
 from ..context import RequestContext, finish_request
 from ..pipeline import answer_directly, resolve_route, serve_chat
 from ..registry import Registry, get_registry
@@ -102,6 +103,7 @@ async def handle_chat(
     try:
         principal = await require_principal(request)
         ctx.principal_name, ctx.principal_key_id = principal.owner_label, principal.key_id
+        await limits_check(principal)
         ctx.project = request.headers.get("x-project") or principal.project
         ctx.user = request.headers.get("x-user-id", "")
         chat = decode(read_json(request))
