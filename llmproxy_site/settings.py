@@ -132,6 +132,7 @@ PROXY_CONNECT_TIMEOUT = env.float("PROXY_CONNECT_TIMEOUT", default=10.0)
 PROXY_FIRST_BYTE_TIMEOUT = env.float("PROXY_FIRST_BYTE_TIMEOUT", default=120.0)
 PROXY_IDLE_TIMEOUT = env.float("PROXY_IDLE_TIMEOUT", default=120.0)
 PROXY_MAX_CONNECTIONS = env.int("PROXY_MAX_CONNECTIONS", default=1000)
+PROXY_HTTP2 = env.bool("PROXY_HTTP2", default=False)
 
 OPENROUTER_HTTP_REFERER = env("OPENROUTER_HTTP_REFERER", default="https://github.com/llm-interactive-proxy")
 OPENROUTER_APP_TITLE = env("OPENROUTER_APP_TITLE", default="llm-interactive-proxy")

@@ -244,3 +244,18 @@ def test_a_client_disconnect_cancels_the_upstream_request(proxy: Proxy) -> None:
     while upstream.stream_completed is not False and time.monotonic() < deadline:
         time.sleep(0.05)
     assert upstream.stream_completed is False
+
+
+def test_the_http2_capable_transport_serves_the_same_answers(
+    proxy: Proxy, settings: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import configure_backends
+
+    settings.PROXY_HTTP2 = True  # type: ignore[attr-defined]
+    # clients are pooled per base URL: a new URL gets a client built with the HTTP/2 transport
+    configure_backends(monkeypatch, proxy.fakes, OPENAI_API_BASE_URL=f"http://localhost:{proxy.fakes.openai.port}/v1")
+    resp = client(proxy).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "h2"}])
+    assert (resp.choices[0].message.content or "").endswith("You said: h2")
+    chunks = list(client(proxy).chat.completions.create(model="gpt-4o", stream=True,
+                                                        messages=[{"role": "user", "content": "h2s"}]))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).endswith("You said: h2s")

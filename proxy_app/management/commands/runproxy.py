@@ -62,7 +62,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
         parser.add_argument(
             "--server", choices=["daphne", "uvicorn"], default="daphne",
-            help="ASGI server (default daphne; uvicorn needs `pip install uvicorn[standard]`)",
+            help="ASGI server (default daphne; uvicorn runs with uvloop and httptools)",
         )
         parser.add_argument("--workers", type=int, default=1, help="worker processes (uvicorn only)")
         parser.add_argument("--no-migrate", action="store_true", help="do not apply pending migrations at start")
