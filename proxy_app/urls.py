@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from . import views
-from .frontends import anthropic, gemini, openai_chat
+from .frontends import anthropic, gemini, openai_chat, openai_responses
 
 
 async def v1_models(request: HttpRequest) -> HttpResponse:
@@ -20,6 +20,7 @@ urlpatterns = [
     path("healthz", views.healthz),
     # OpenAI
     path("v1/chat/completions", openai_chat.chat_completions),
+    path("v1/responses", openai_responses.responses),
     path("v1/models", v1_models),
     # Anthropic, under its own prefix and the bare server URL (Claude Code)
     path("anthropic/v1/messages", anthropic.messages),
