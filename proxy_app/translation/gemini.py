@@ -712,12 +712,13 @@ def _tool_config_out(choice: c.ToolChoice | None) -> dict[str, Any] | None:
     return {"functionCallingConfig": config}
 
 
-def _thinking_config_out(reasoning: c.Reasoning | None, model: str) -> dict[str, Any] | None:
+def _thinking_config_out(reasoning: c.Reasoning | None, model: str, *, same: bool = True) -> dict[str, Any] | None:
     if reasoning is None:
         return None
     config: dict[str, Any] = {}
     effort = (reasoning.effort or "").lower()
-    if not reasoning.enabled or effort == "none":
+    disabled = not reasoning.enabled or effort == "none"
+    if disabled:
         config["thinkingBudget"] = 0
     elif reasoning.budget_tokens is not None:
         config["thinkingBudget"] = reasoning.budget_tokens
@@ -728,6 +729,10 @@ def _thinking_config_out(reasoning: c.Reasoning | None, model: str) -> dict[str,
             config["thinkingBudget"] = EFFORT_BUDGETS.get(effort, -1)
     if reasoning.include_thoughts is not None:
         config["includeThoughts"] = reasoning.include_thoughts
+    elif not same and not disabled:
+        # OpenAI and Anthropic clients that turn reasoning on get its text back (reasoning_content,
+        # thinking blocks); Gemini only returns thought summaries when asked to.
+        config["includeThoughts"] = True
     return config
 
 
@@ -748,7 +753,7 @@ def _generation_config_out(req: c.ChatRequest) -> dict[str, Any]:
                 config["responseJsonSchema"] = rf.schema
             else:
                 config["responseSchema"] = schema_to_gemini(rf.schema)
-    thinking = _thinking_config_out(req.reasoning, req.model)
+    thinking = _thinking_config_out(req.reasoning, req.model, same=req.source_protocol == NAME)
     if thinking is not None:
         config["thinkingConfig"] = thinking
     return config
@@ -1157,7 +1162,8 @@ class StreamEncoder:
 
 
 def _duration(seconds: float) -> str:
-    return f"{int(seconds)}s" if float(seconds).is_integer() else f"{round(seconds, 3)}s"
+    value = round(float(seconds), 3)  # round first: 59.9996 must read "60s", not "60.0s"
+    return f"{int(value)}s" if value.is_integer() else f"{value}s"
 
 
 def error_body(err: c.ProxyError) -> dict[str, Any]:

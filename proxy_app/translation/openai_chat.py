@@ -253,6 +253,26 @@ def _message_from_canonical(msg: c.Message, same_protocol: bool) -> list[dict[st
     return [wire]
 
 
+# Thinking budgets (Anthropic ``budget_tokens``, Gemini ``thinkingBudget``) as OpenAI effort levels:
+# the level whose typical budget is nearest on a log scale (1024 / 8192 / 24576 tokens).
+_EFFORT_BUDGET_LIMITS = ((2896, "low"), (14189, "medium"))
+
+
+def _reasoning_effort_out(reasoning: c.Reasoning | None) -> str | None:
+    """``reasoning_effort`` for a canonical reasoning request; budgets-only requests map to a level."""
+    if reasoning is None or not reasoning.enabled:
+        return None
+    if reasoning.effort:
+        return reasoning.effort
+    if reasoning.budget_tokens is None:
+        # no size given: only an explicit wish to see thoughts (Gemini includeThoughts) turns it on
+        return "medium" if reasoning.include_thoughts else None
+    for limit, level in _EFFORT_BUDGET_LIMITS:
+        if reasoning.budget_tokens < limit:
+            return level
+    return "high"
+
+
 def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
     """Build the OpenAI wire request for ``req`` (``req.model`` is the upstream model name)."""
     same = req.source_protocol == NAME
@@ -296,8 +316,9 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
             out["response_format"] = {"type": "json_schema", "json_schema": spec}
         else:
             out["response_format"] = {"type": rf.type}
-    if req.reasoning is not None and req.reasoning.enabled and req.reasoning.effort:
-        out["reasoning_effort"] = req.reasoning.effort
+    effort = _reasoning_effort_out(req.reasoning)
+    if effort is not None:
+        out["reasoning_effort"] = effort
     if same:
         if req.metadata is not None:
             out["metadata"] = req.metadata

@@ -123,6 +123,8 @@ def _schema_problem(schema: Any, where: str) -> str | None:
     if not isinstance(schema, dict):
         return None
     for key, value in schema.items():
+        head, *rest = key.split("_")  # proto JSON takes snake_case field names as well
+        key = head + "".join(w[:1].upper() + w[1:] for w in rest)
         if key not in SCHEMA_FIELDS:
             return f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': Cannot find field."
         if key == "properties" and isinstance(value, dict):

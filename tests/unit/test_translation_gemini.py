@@ -403,7 +403,7 @@ def test_it_encodes_another_protocols_request_for_gemini() -> None:
         }]}],
         "toolConfig": {"functionCallingConfig": {"mode": "ANY"}},
         "generationConfig": {"maxOutputTokens": 256, "responseMimeType": "application/json",
-                             "thinkingConfig": {"thinkingBudget": 8192}},
+                             "thinkingConfig": {"thinkingBudget": 8192, "includeThoughts": True}},
     }
 
 
@@ -412,7 +412,7 @@ def test_it_uses_thinking_levels_and_dummy_signatures_for_gemini_3() -> None:
     calls = body["contents"][1]["parts"]
     assert calls[0]["thoughtSignature"] == g.DUMMY_THOUGHT_SIGNATURE
     assert "thoughtSignature" not in calls[1]
-    assert body["generationConfig"]["thinkingConfig"] == {"thinkingLevel": "medium"}
+    assert body["generationConfig"]["thinkingConfig"] == {"thinkingLevel": "medium", "includeThoughts": True}
 
 
 def test_it_looks_up_the_function_name_for_tool_results_by_call_id() -> None:
@@ -433,9 +433,11 @@ def test_it_rejects_a_tool_result_whose_call_it_cannot_find() -> None:
 @pytest.mark.parametrize(
     ("reasoning", "model", "config"),
     [
-        (c.Reasoning(effort="low"), "gemini-2.5-pro", {"thinkingBudget": 1024}),
-        (c.Reasoning(effort="high"), "gemini-2.5-flash", {"thinkingBudget": 24576}),
-        (c.Reasoning(effort="minimal"), "gemini-3-flash-preview", {"thinkingLevel": "minimal"}),
+        (c.Reasoning(effort="low"), "gemini-2.5-pro", {"thinkingBudget": 1024, "includeThoughts": True}),
+        (c.Reasoning(effort="high"), "gemini-2.5-flash", {"thinkingBudget": 24576, "includeThoughts": True}),
+        (c.Reasoning(effort="minimal"), "gemini-3-flash-preview", {"thinkingLevel": "minimal", "includeThoughts": True}),
+        (c.Reasoning(budget_tokens=2000, include_thoughts=False), "gemini-2.5-pro", {"thinkingBudget": 2000,
+                                                                                    "includeThoughts": False}),
         (c.Reasoning(budget_tokens=2000, include_thoughts=True), "gemini-3-pro", {"thinkingBudget": 2000,
                                                                                  "includeThoughts": True}),
         (c.Reasoning(enabled=False), "gemini-2.5-flash", {"thinkingBudget": 0}),
@@ -445,6 +447,22 @@ def test_it_maps_reasoning_to_thinking_config(reasoning: c.Reasoning, model: str
     req = c.ChatRequest(model=model, source_protocol="anthropic", messages=[c.Message("user", [c.TextPart("x")])],
                         reasoning=reasoning)
     assert g.request_from_canonical(req)["generationConfig"]["thinkingConfig"] == config
+
+
+def test_it_asks_gemini_for_thoughts_when_another_protocol_enables_reasoning() -> None:
+    """Bug: an OpenAI ``reasoning_effort`` / Anthropic ``thinking`` request reached Gemini without
+    ``includeThoughts``, so the reasoning never came back to the client."""
+    for source, reasoning in (("openai_chat", c.Reasoning(effort="high")), ("anthropic", c.Reasoning(budget_tokens=2048))):
+        req = c.ChatRequest(model=MODEL, source_protocol=source, messages=[c.Message("user", [c.TextPart("x")])],
+                            reasoning=reasoning)
+        assert g.request_from_canonical(req)["generationConfig"]["thinkingConfig"]["includeThoughts"] is True
+    # a Gemini client decides for itself; disabled thinking asks for nothing
+    same = g.request_to_canonical({"contents": TEXT["contents"],
+                                   "generationConfig": {"thinkingConfig": {"thinkingBudget": 1024}}}, model=MODEL)
+    assert g.request_from_canonical(same)["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 1024}
+    off = c.ChatRequest(model=MODEL, source_protocol="anthropic", messages=[c.Message("user", [c.TextPart("x")])],
+                        reasoning=c.Reasoning(enabled=False))
+    assert g.request_from_canonical(off)["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 0}
 
 
 # ---------------------------------------------------------------- schema_to_gemini
@@ -853,6 +871,13 @@ def test_it_adds_retry_info_to_rate_limit_errors() -> None:
     assert body["error"]["details"] == [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1.5s"}]
     body = g.error_body(c.ProxyError("slow down", kind="rate_limit", retry_after=60))
     assert body["error"]["details"][0]["retryDelay"] == "60s"
+
+
+@pytest.mark.parametrize(("seconds", "delay"), [(59.99962, "60s"), (60.0004, "60s"), (0.25, "0.25s"), (1.0, "1s")])
+def test_it_writes_retry_delays_that_round_to_whole_seconds_without_a_fraction(seconds: float, delay: str) -> None:
+    """Bug: a cooldown of 59.9996 s was rounded after the integer check and rendered as "60.0s"."""
+    body = g.error_body(c.ProxyError("slow down", kind="rate_limit", retry_after=seconds))
+    assert body["error"]["details"][0]["retryDelay"] == delay
 
 
 def test_it_names_the_bad_field_in_invalid_argument_errors() -> None:
