@@ -16,7 +16,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmproxy_site.settings")
 
 django_application = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402  (needs Django set up first)
+from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from proxy_app import inspector  # noqa: E402
 
 from .lean_handler import LeanASGIHandler, PathSplitter  # noqa: E402
 
@@ -25,5 +29,7 @@ lean_application = LeanASGIHandler()
 application = ProtocolTypeRouter(
     {
         "http": PathSplitter(lean=lean_application, full=django_application),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(inspector.websocket_urlpatterns))),
     }
 )
+inspector.install_for_shared_layer()

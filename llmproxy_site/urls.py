@@ -5,8 +5,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from proxy_app import dashboard
+
 urlpatterns = [
     path("", include("proxy_app.urls")),
+    path("admin/", include(dashboard.admin_urlpatterns)),  # dashboard, inspector (staff-only)
     path("admin/", admin.site.urls),
+    *dashboard.static_urlpatterns,
     path("", include("usage_app.urls")),
 ]
