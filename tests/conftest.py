@@ -163,6 +163,9 @@ def proxy(transactional_db: None, fakes: Fakes, live_server_thread: LiveServer, 
     yield Proxy(live_server_thread.url, PROXY_KEY, fakes)
     from proxy_app.auth import invalidate_directory
     from proxy_app.registry import invalidate_registry
+    from usage_app.recorder import flush
 
+    # let the usage writer finish before pytest-django empties the tables under it
+    flush(timeout=10)
     invalidate_registry()
     invalidate_directory()
