@@ -798,3 +798,21 @@ def test_fakes_reject_what_the_real_apis_reject(proxy: Proxy) -> None:
     r = httpx.post(f"{g}/v1beta/models/gemini-2.5-flash:generateContent",
                    json={"contents": [{"role": "user", "parts": [{"text": "x"}]}]})
     assert r.status_code == 403
+
+
+# ---------------------------------------------------------------- other base URLs the SDKs use
+
+
+def test_google_genai_default_api_version_v1_works(proxy: Proxy) -> None:
+    api = genai.Client(api_key=proxy.key, http_options=gtypes.HttpOptions(base_url=proxy.url, api_version="v1"))
+    resp = api.models.generate_content(model=BACKENDS["anthropic"], contents="Hi v1")
+    assert resp.text == "Hello from the fake provider! You said: Hi v1"
+    chunks = list(api.models.generate_content_stream(model=BACKENDS["openai"], contents="Hi stream v1"))
+    assert "".join(ch.text or "" for ch in chunks) == "Hello from the fake provider! You said: Hi stream v1"
+
+
+def test_anthropic_sdk_with_the_bare_server_url_works(proxy: Proxy) -> None:
+    api = anthropic.Anthropic(base_url=proxy.url, api_key=proxy.key, max_retries=0)
+    msg = api.messages.create(model=BACKENDS["gemini"], max_tokens=100, messages=[{"role": "user", "content": "Hi bare"}])
+    assert msg.content[0].text == "Hello from the fake provider! You said: Hi bare"
+    assert "gemini:gemini-2.5-flash" in [m.id for m in api.models.list()]
