@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.staticfiles.views import serve as staticfiles_serve
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, re_path
 from django.utils import timezone
@@ -21,6 +21,7 @@ from usage_app.models import UsageRecord, UsageRollup
 from usage_app.stats import DAY, HOUR, StatsFilter, floor_day, floor_hour, usage_stats
 
 NO_PROJECT = "__none__"
+STATIC_MAX_AGE_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ def dashboard_data(*, period: Period, project: str | None, now: datetime | None 
     return {
         "since": series["since"],
         "until": series["until"],
+        "since_label": since.strftime("%Y-%m-%d %H:%M"),
+        "until_label": until.strftime("%Y-%m-%d %H:%M"),
         "bucket": period.bucket,
         "totals": totals,
         "series": {
@@ -130,12 +133,21 @@ def inspector_view(request: HttpRequest) -> HttpResponse:
 
 
 def static_view(request: HttpRequest, path: str) -> HttpResponse:
-    """Static files (admin CSS, the vendored chart library) straight from the finders.
+    """Static files (admin CSS and JS, the vendored chart library) straight from the finders.
 
     The proxy ships as one ASGI process with no web server in front; admin traffic is tiny, so
-    serving these through Django beats requiring ``collectstatic`` plus a static server.
+    serving these through Django beats requiring ``collectstatic`` plus a static server. Files
+    are small and read whole: a streamed file response would be iterated synchronously under ASGI.
     """
-    return staticfiles_serve(request, path, insecure=True)
+    response = staticfiles_serve(request, path, insecure=True)
+    if isinstance(response, FileResponse):
+        whole = HttpResponse(b"".join(response.streaming_content), status=response.status_code)
+        for header, value in response.headers.items():
+            whole.headers[header] = value
+        response.close()
+        response = whole
+    response.headers.setdefault("Cache-Control", f"max-age={STATIC_MAX_AGE_SECONDS}")
+    return response
 
 
 # Mounted before ``admin/`` so the admin's catch-all never sees them.

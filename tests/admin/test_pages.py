@@ -120,4 +120,5 @@ def test_an_empty_dashboard_renders(staff_client: Client) -> None:
 def test_the_vendored_chart_library_is_served(transactional_db: None) -> None:
     response = Client().get("/static/vendor/chartjs/chart.umd.js")
     assert response.status_code == 200
-    assert b"Chart.js v4" in b"".join(response.streaming_content)[:200]
+    assert b"Chart.js v4" in response.content[:200]
+    assert response["Cache-Control"] == "max-age=3600"

@@ -67,7 +67,7 @@
       type: "bar",
       data: { labels: rows.map(function (r) { return r.key || "(none)"; }), datasets: [
         { label: "requests", data: rows.map(function (r) { return r.requests; }),
-          backgroundColor: rows.map(function (_, i) { return palette[i % palette.length]; }) }
+          backgroundColor: rows.map(function (_, i) { return palette[i % palette.length]; }), maxBarThickness: 26 }
       ] },
       options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } }
     });
