@@ -16,12 +16,17 @@ NAME = "openai_responses"
 # so no other protocol's extras can be mistaken for them when a response is rendered.
 X = NAME
 
+# Markers kept in same-protocol extras (never emitted): content given as a string, tool output as a list.
+_STRING = "__string"
+_LIST = "__list"
+
 # ``ChatRequest.meta`` keys this module reads and writes.
 META_ECHO = "openai_responses_echo"  # the request fields a Response object repeats back
 META_BUILTIN_TOOLS = "openai_responses_builtin_tools"  # web_search & co: same-protocol only
 META_TOOL_CHOICE = "openai_responses_tool_choice"  # a tool_choice canonical cannot express
 META_REASONING = "openai_responses_reasoning"  # the raw ``reasoning`` object (summary, …)
 META_TEXT = "openai_responses_text"  # the raw ``text`` object (verbosity, format description)
+META_INPUT_STRING = "openai_responses_input_string"  # ``input`` was a plain string
 
 STATEFUL_UNSUPPORTED = (
     "'{field}' refers to conversation state stored by OpenAI, which this proxy cannot honour: it "
@@ -98,10 +103,8 @@ def _content_in(content: Any, where: str, field: str = "content") -> list[c.Part
             raise c.ProxyError(f"'{here}' must be an object", param=here)
         kind = item.get("type")
         if kind in ("input_text", "output_text"):
-            extra = {k: v for k, v in item.items() if k not in ("type", "text") and v not in (None, [])}
-            if kind == "output_text" and "annotations" in item:
-                extra["annotations"] = item["annotations"]
-            parts.append(c.TextPart(require_str(item, "text", here), extra=_with_x(extra)))
+            extra = {k: v for k, v in item.items() if k not in ("type", "text")}
+            parts.append(c.TextPart(require_str(item, "text", here), extra={X: extra} if extra else None))
         elif kind == "input_image":
             parts.append(_image_in(item, here))
         else:  # input_file, input_audio, refusal, …
@@ -161,16 +164,20 @@ def _input_in(value: Any) -> list[c.Message]:
         if kind == "message":
             role = item.get("role")
             parts = _content_in(item.get("content"), where)
+            # the item's own fields (type, id, status, …) and its content's string form, for re-encoding
+            item_x = {k: v for k, v in item.items() if k not in ("role", "content")}
+            if isinstance(item.get("content"), str):
+                item_x[_STRING] = True
             if role == "assistant":
-                item_x = {k: item[k] for k in ("id", "status", "phase") if k in item}
                 for part in parts:
-                    if item_x and isinstance(part, c.TextPart):
+                    if isinstance(part, c.TextPart):
                         part.extra = {X: {**_x(part.extra), "item": item_x}}
                     turns.assistant(part)
-            elif role in ("system", "developer"):
-                turns.add(c.Message("system", parts, extra={"role": role} if role == "developer" else None))
-            elif role == "user":
-                turns.add(c.Message("user", parts))
+            elif role in ("system", "developer", "user"):
+                extra: dict[str, Any] = {X: item_x} if item_x else {}
+                if role == "developer":
+                    extra["role"] = "developer"
+                turns.add(c.Message("user" if role == "user" else "system", parts, extra=extra or None))
             else:
                 raise c.ProxyError(
                     f"'{where}.role' must be one of user, assistant, system, developer (got {role!r})",
@@ -182,16 +189,18 @@ def _input_in(value: Any) -> list[c.Message]:
             if not isinstance(name, str) or not isinstance(call_id, str):
                 raise c.ProxyError(f"'{where}.call_id' and '{where}.name' are required", param=where)
             arguments = item.get("arguments")
-            x = {k: item[k] for k in ("id", "status", "namespace") if k in item}
+            x = {k: v for k, v in item.items() if k not in ("type", "call_id", "name", "arguments")}
             turns.assistant(c.ToolCallPart(call_id, name, arguments if isinstance(arguments, str) else "{}",
-                                           extra=_with_x(x)))
+                                           extra={X: x} if x else None))
         elif kind == "function_call_output":
             call_id = item.get("call_id")
             if not isinstance(call_id, str):
                 raise c.ProxyError(f"'{where}.call_id' is required", param=f"{where}.call_id")
-            x = {k: item[k] for k in ("id", "status") if k in item}
+            x = {k: v for k, v in item.items() if k not in ("type", "call_id", "output")}
+            if isinstance(item.get("output"), list):
+                x[_LIST] = True
             content = _tool_output_in(item.get("output"), where)
-            turns.add(c.Message("tool", [c.ToolResultPart(call_id, content, extra=_with_x(x))]))
+            turns.add(c.Message("tool", [c.ToolResultPart(call_id, content, extra={X: x} if x else None)]))
         elif kind == "reasoning":
             turns.assistant(_reasoning_item_in(item))
         elif kind is None:
@@ -295,6 +304,7 @@ def request_to_canonical(payload: dict[str, Any]) -> c.ChatRequest:
     stateful = any(payload.get(k) is not None for k in ("previous_response_id", "conversation", "prompt"))
     raw_input = payload.get("input")
     messages = [] if raw_input is None and stateful else _input_in(raw_input)
+    input_string = isinstance(raw_input, str)
     instructions = payload.get("instructions")
     if instructions is not None:
         if isinstance(instructions, str):
@@ -324,6 +334,8 @@ def request_to_canonical(payload: dict[str, Any]) -> c.ChatRequest:
         extra=split_known(payload, _KNOWN_REQUEST_FIELDS),
     )
     req.meta[META_ECHO] = request_echo(payload)
+    if input_string:
+        req.meta[META_INPUT_STRING] = True
     if builtin:
         req.meta[META_BUILTIN_TOOLS] = builtin
     if raw_choice is not None or (tool_choice is not None and not tools):
@@ -338,55 +350,68 @@ def request_to_canonical(payload: dict[str, Any]) -> c.ChatRequest:
 # ---------------------------------------------------------------- request: canonical -> wire
 
 
-def _image_out(part: c.ImagePart) -> dict[str, Any]:
-    return {"type": "input_image", "image_url": part.url or to_data_url(part.media_type, part.data),
-            "detail": part.detail or "auto"}
+def _image_out(part: c.ImagePart, same: bool) -> dict[str, Any]:
+    image: dict[str, Any] = {"type": "input_image", "image_url": part.url or to_data_url(part.media_type, part.data)}
+    if part.detail or not same:
+        image["detail"] = part.detail or "auto"
+    return image
 
 
-def _user_content_out(parts: list[c.Part], same: bool) -> list[dict[str, Any]]:
+def _content_out(parts: list[c.Part], same: bool) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for p in parts:
         if isinstance(p, c.TextPart):
-            out.append({"type": "input_text", "text": p.text})
+            out.append({"type": "input_text", "text": p.text, **(_x(p.extra) if same else {})})
         elif isinstance(p, c.ImagePart):
-            out.append(_image_out(p))
+            out.append(_image_out(p, same))
         elif isinstance(p, c.RawPart) and p.protocol == NAME and same:
             out.append(p.data)
     return out
 
 
-def _reasoning_item_out(part: c.ThinkingPart, same: bool) -> dict[str, Any] | None:
-    x = _x(part.extra) if same else {}
-    if not x.get("encrypted_content") and not part.text:
-        return None
-    item: dict[str, Any] = {"type": "reasoning", **x}
-    item.setdefault("id", new_id("rs_"))
-    summary = x.get("summary")
-    joined = "\n\n".join(s.get("text", "") for s in summary if isinstance(s, dict)) if isinstance(summary, list) else None
-    if joined != part.text:
-        item["summary"] = [{"type": "summary_text", "text": part.text}] if part.text else []
+def _message_out(role: str, msg: c.Message, same: bool) -> dict[str, Any]:
+    x = _x(msg.extra) if same else {}
+    content: str | list[dict[str, Any]] = _content_out(msg.parts, same)
+    if x.get(_STRING) and len(msg.parts) == 1 and isinstance(msg.parts[0], c.TextPart):
+        content = msg.parts[0].text
+    item = {"role": role, "content": content, **{k: v for k, v in x.items() if k != _STRING}}
+    if not same:
+        item = {"type": "message", **item}
     return item
 
 
 def _assistant_out(msg: c.Message, same: bool) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     message: dict[str, Any] | None = None
+    as_string = False
+
+    def finish() -> None:
+        if message is not None and as_string and len(message["content"]) == 1:
+            message["content"] = message["content"][0]["text"]
+
     for part in msg.parts:
         if isinstance(part, c.TextPart):
             x = _x(part.extra) if same else {}
             item_x = x.get("item") or {}
             if message is None or (item_x.get("id") and message.get("id") != item_x.get("id")):
-                message = {"type": "message", "role": "assistant", "content": [], **item_x}
+                finish()
+                fields = {k: v for k, v in item_x.items() if k != _STRING}
+                message = {"role": "assistant", "content": [], **fields} if same else {
+                    "type": "message", "role": "assistant", "content": []}
+                as_string = bool(item_x.get(_STRING))
                 items.append(message)
-            content: dict[str, Any] = {"type": "output_text", "text": part.text,
-                                       "annotations": x.get("annotations", [])}
-            content.update({k: v for k, v in x.items() if k not in ("item", "annotations")})
+            content: dict[str, Any] = {"type": "output_text", "text": part.text}
+            if not same:
+                content["annotations"] = []
+            content.update({k: v for k, v in x.items() if k != "item"})
             message["content"].append(content)
             continue
+        finish()
         message = None
         if isinstance(part, c.ThinkingPart):
-            if item := _reasoning_item_out(part, same):
-                items.append(item)
+            # reasoning replays only to OpenAI itself (by id or encrypted_content); other thinking is dropped
+            if same and _x(part.extra):
+                items.append(_reasoning_item_out(part))
         elif isinstance(part, c.ToolCallPart):
             call = {"type": "function_call", "call_id": part.id, "name": part.name, "arguments": part.arguments}
             if same:
@@ -394,39 +419,57 @@ def _assistant_out(msg: c.Message, same: bool) -> list[dict[str, Any]]:
             items.append(call)
         elif isinstance(part, c.RawPart) and part.protocol == NAME and same:
             items.append(part.data)
+    finish()
     return items
 
 
-def _input_out(req: c.ChatRequest, same: bool) -> tuple[list[dict[str, Any]], str | list[dict[str, Any]] | None]:
+def _reasoning_item_out(part: c.ThinkingPart) -> dict[str, Any]:
+    x = _x(part.extra)
+    item: dict[str, Any] = {"type": "reasoning", **x}
+    summary = x.get("summary")
+    joined = "\n\n".join(s.get("text", "") for s in summary if isinstance(s, dict)) if isinstance(summary, list) else None
+    if joined != part.text and not (joined is None and x.get("content")):
+        item["summary"] = [{"type": "summary_text", "text": part.text}] if part.text else []
+    return item
+
+
+def _tool_result_out(part: c.ToolResultPart, same: bool) -> dict[str, Any]:
+    x = _x(part.extra) if same else {}
+    texts = all(isinstance(p, c.TextPart) for p in part.content)
+    output: str | list[dict[str, Any]]
+    if texts and not x.get(_LIST):
+        output = "".join(p.text for p in part.content if isinstance(p, c.TextPart))
+        if part.is_error and not same:
+            output = f"Error: {output}"  # the Responses API has no error flag on function output
+    else:
+        output = _content_out(list(part.content), same)
+    result: dict[str, Any] = {"type": "function_call_output", "call_id": part.tool_call_id, "output": output}
+    result.update({k: v for k, v in x.items() if k != _LIST})
+    return result
+
+
+def _input_out(req: c.ChatRequest, same: bool) -> tuple[str | list[dict[str, Any]], str | list[dict[str, Any]] | None]:
     items: list[dict[str, Any]] = []
     instructions: str | list[dict[str, Any]] | None = None
-    for i, msg in enumerate(req.messages):
+    messages = list(req.messages)
+    first = messages[0] if messages else None
+    if same and first is not None and first.role == "system" and first.extra and first.extra.get("instructions"):
+        messages.pop(0)
+        only_text = len(first.parts) == 1 and isinstance(first.parts[0], c.TextPart)
+        instructions = first.text() if only_text else _content_out(first.parts, same)
+    if (same and req.meta.get(META_INPUT_STRING) and len(messages) == 1 and messages[0].role == "user"
+            and len(messages[0].parts) == 1 and isinstance(messages[0].parts[0], c.TextPart)):
+        return messages[0].parts[0].text, instructions
+    for msg in messages:
         if msg.role == "system":
-            if i == 0 and same and msg.extra and msg.extra.get("instructions"):
-                only_text = all(isinstance(p, c.TextPart) for p in msg.parts) and len(msg.parts) == 1
-                instructions = msg.text() if only_text else _user_content_out(msg.parts, same)
-                continue
-            role = "developer" if same and msg.extra and msg.extra.get("role") == "developer" else "system"
-            items.append({"type": "message", "role": role, "content": _user_content_out(msg.parts, same)})
+            developer = same and msg.extra is not None and msg.extra.get("role") == "developer"
+            items.append(_message_out("developer" if developer else "system", msg, same))
         elif msg.role == "user":
-            items.append({"type": "message", "role": "user", "content": _user_content_out(msg.parts, same)})
+            items.append(_message_out("user", msg, same))
         elif msg.role == "assistant":
             items.extend(_assistant_out(msg, same))
         elif msg.role == "tool":
-            for part in msg.parts:
-                if not isinstance(part, c.ToolResultPart):
-                    continue
-                texts = all(isinstance(p, c.TextPart) for p in part.content)
-                output: str | list[dict[str, Any]] = (
-                    "".join(p.text for p in part.content if isinstance(p, c.TextPart)) if texts
-                    else _user_content_out(list(part.content), same)
-                )
-                if part.is_error and not same and isinstance(output, str):
-                    output = f"Error: {output}"  # the Responses API has no error flag on tool output
-                result: dict[str, Any] = {"type": "function_call_output", "call_id": part.tool_call_id, "output": output}
-                if same:
-                    result.update(_x(part.extra))
-                items.append(result)
+            items.extend(_tool_result_out(p, same) for p in msg.parts if isinstance(p, c.ToolResultPart))
     return items, instructions
 
 
@@ -482,10 +525,13 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
         wire: dict[str, Any] = {"type": "function", "name": tool.name}
         if tool.description is not None:
             wire["description"] = tool.description
-        wire["parameters"] = tool.parameters if tool.parameters is not None else {"type": "object", "properties": {}}
-        wire["strict"] = False  # the Responses API defaults to strict schemas; canonical tools are not
-        if same and tool.extra:
-            wire.update(tool.extra)
+        if same:
+            if tool.parameters is not None:
+                wire["parameters"] = tool.parameters
+            wire.update(tool.extra or {})
+        else:
+            wire["parameters"] = tool.parameters if tool.parameters is not None else {"type": "object", "properties": {}}
+            wire["strict"] = False  # Responses function tools default to strict schemas; canonical ones are not
         tools.append(wire)
     if same:
         tools.extend(req.meta.get(META_BUILTIN_TOOLS) or [])
@@ -500,13 +546,11 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
     if text := _text_out(req, same):
         out["text"] = text
     raw_reasoning = req.meta.get(META_REASONING) if same else None
-    effort = _effort_out(req.reasoning)
     if isinstance(raw_reasoning, dict):
-        reasoning = dict(raw_reasoning)
-        if effort is not None:
-            reasoning["effort"] = effort
-        out["reasoning"] = reasoning
-    elif effort is not None:
+        out["reasoning"] = dict(raw_reasoning)
+        if req.reasoning is not None and req.reasoning.effort:
+            out["reasoning"]["effort"] = req.reasoning.effort  # a guard may have normalised it
+    elif (effort := _effort_out(req.reasoning)) is not None:
         out["reasoning"] = {"effort": effort}
         if req.reasoning is not None and req.reasoning.include_thoughts and effort != "none":
             out["reasoning"]["summary"] = "auto"
@@ -727,9 +771,10 @@ class StreamDecoder:
         if kind == "response.output_item.added":
             item = data.get("item") or {}
             if item.get("type") == "function_call":
-                index = len(self._tools)
-                self._tools[item.get("id") or str(data.get("output_index"))] = index
-                self._tools.setdefault(str(data.get("output_index")), index)
+                index = len(self._tool_args)
+                self._tools[str(data.get("output_index"))] = index
+                if item.get("id"):
+                    self._tools[item["id"]] = index
                 self._tool_args[index] = False
                 events.append(c.ToolCallStart(index, item.get("call_id") or new_id("call_"), item.get("name") or "",
                                               extra=_with_x({"id": item.get("id")})))
