@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.cache import cache
 
 from llmproxy_site.asgi import application
-from proxy_app.context import AttemptRecord, RequestContext, emit_live, finish_request
-from proxy_app.inspector import BATCH_SECONDS, broadcaster
+from proxy_app.context import AttemptRecord, RequestContext, _live_observers, emit_live, finish_request
+from proxy_app.inspector import BATCH_SECONDS, WATCH_KEY, broadcaster
 from proxy_app.translation.canonical import Usage
 from tests.admin.conftest import session_cookie
 
@@ -123,7 +126,29 @@ async def test_a_request_seen_only_at_its_end_still_gets_a_start(superuser: Abst
 
 
 async def test_nothing_is_queued_while_nobody_watches() -> None:
+    await cache.adelete(WATCH_KEY)  # with Redis, an inspector of an earlier test may still count as watching
+    broadcaster._remote_watching, broadcaster._remote_checked = False, time.monotonic()
     ctx = RequestContext(protocol="openai_chat", path="/v1/chat/completions")
     emit_live("start", ctx, {"targets": []})
     finish_request(ctx)
     assert "inspector_id" not in ctx.extra
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the shared watch key is only used with Redis (REDIS_URL)")
+async def test_with_redis_a_watcher_in_another_process_turns_broadcasting_on() -> None:
+    assert broadcaster in _live_observers  # observing from startup, for inspectors in other processes
+    await cache.adelete(WATCH_KEY)
+    broadcaster._remote_watching, broadcaster._remote_checked = False, 0.0
+    assert not broadcaster.watching()
+    await broadcaster._remote_task
+    assert not broadcaster.watching()
+    await cache.aset(WATCH_KEY, 1, 30)  # what an inspector's heartbeat in another process does
+    broadcaster._remote_checked = 0.0
+    broadcaster.watching()
+    await broadcaster._remote_task
+    assert broadcaster.watching()
+    await cache.adelete(WATCH_KEY)
+    broadcaster._remote_checked = 0.0
+    broadcaster.watching()
+    await broadcaster._remote_task
+    assert not broadcaster.watching()
