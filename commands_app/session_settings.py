@@ -26,27 +26,17 @@ def as_bool(value: str) -> bool:
     raise CommandError(f"expected true or false, got {value!r}")
 
 
-def as_float_in(low: float, high: float) -> Callable[[str, CommandContext], float]:
-    def parse(value: str, _: CommandContext) -> float:
+def number_in(kind: type[int] | type[float], low: float, high: float) -> Callable[[str, CommandContext], Any]:
+    """A parser for a number of ``kind`` (int or float) between ``low`` and ``high``."""
+    what = "a whole number" if kind is int else "a number"
+
+    def parse(value: str, _: CommandContext) -> int | float:
         try:
-            number = float(value)
+            number = kind(value)
         except ValueError:
-            raise CommandError(f"expected a number, got {value!r}") from None
+            raise CommandError(f"expected {what}, got {value!r}") from None
         if not low <= number <= high:
             raise CommandError(f"must be between {low:g} and {high:g}, got {number:g}")
-        return number
-
-    return parse
-
-
-def as_int_in(low: int, high: int) -> Callable[[str, CommandContext], int]:
-    def parse(value: str, _: CommandContext) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise CommandError(f"expected a whole number, got {value!r}") from None
-        if not low <= number <= high:
-            raise CommandError(f"must be between {low} and {high}, got {number}")
         return number
 
     return parse
@@ -113,9 +103,9 @@ SETTINGS: tuple[SessionSetting, ...] = (
     SessionSetting("project", parse_text, "project name recorded with usage", ("project-name",)),
     SessionSetting("project-dir", parse_text, "working directory note (shown by pwd)", ("pwd",)),
     SessionSetting("interactive", parse_bool, "interactive mode on/off", ("interactive-mode",)),
-    SessionSetting("temperature", as_float_in(0.0, 2.0), "default temperature (0–2)"),
+    SessionSetting("temperature", number_in(float, 0.0, 2.0), "default temperature (0–2)"),
     SessionSetting("reasoning-effort", parse_effort, "default reasoning effort: minimal|low|medium|high"),
-    SessionSetting("thinking-budget", as_int_in(0, 131072), "default thinking budget in tokens"),
+    SessionSetting("thinking-budget", number_in(int, 0, 131072), "default thinking budget in tokens"),
     SessionSetting("redact-api-keys-in-prompts", parse_bool, "redact secrets in prompts (on/off)"),
     SessionSetting("loop-detection", parse_bool, "halt answers that loop (on/off)"),
     SessionSetting("tool-loop-detection", parse_bool, "stop repeated identical tool calls (on/off)"),

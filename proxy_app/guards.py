@@ -154,18 +154,11 @@ async def guard_stream(
 
     async for event in events:
         if check_tools and isinstance(event, c.ToolCallStart | c.ToolCallDelta):
-            if isinstance(event, c.ToolCallStart) and held:
-                released, stop = release_held()
-                if stop:
-                    ctx.loop_halts += 1
-                    yield _halt(stop, chat, ctx, answer_chars)
-                    yield c.StreamEnd("end_turn", ctx.usage)
-                    return
-                for e in released:
-                    yield e
-            held.append(event)
-            continue
-        if held and isinstance(event, c.StreamEnd | c.TextDelta | c.ThinkingDelta):
+            # a new call completes the held one; deltas join the held call
+            if not (isinstance(event, c.ToolCallStart) and held):
+                held.append(event)
+                continue
+        if held and isinstance(event, c.ToolCallStart | c.StreamEnd | c.TextDelta | c.ThinkingDelta):
             released, stop = release_held()
             if stop:
                 ctx.loop_halts += 1
@@ -174,6 +167,9 @@ async def guard_stream(
                 return
             for e in released:
                 yield e
+            if isinstance(event, c.ToolCallStart):
+                held.append(event)
+                continue
         if detector is not None and isinstance(event, c.TextDelta):
             match = detector.feed(event.text)
             if match is not None:

@@ -16,9 +16,9 @@ from commands_app.service import commands_apply
 from commands_app.sessions import session_get, session_id_for
 
 from ..auth import Principal, authenticate, extract_token
+from ..context import RequestContext, finish_request
 from ..guards import inject_tool_loop_warning, redact_request
 from ..limits import limits_check
-from ..context import RequestContext, finish_request
 from ..pipeline import answer_directly, resolve_route, serve_chat
 from ..registry import Registry, get_registry
 from ..translation import canonical as c

@@ -16,7 +16,7 @@ Conventions (every protocol module relies on them):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -83,7 +83,7 @@ class RawPart:
     data: dict[str, Any]
 
 
-Part = Union[TextPart, ImagePart, ToolCallPart, ToolResultPart, ThinkingPart, RawPart]
+Part = TextPart | ImagePart | ToolCallPart | ToolResultPart | ThinkingPart | RawPart
 
 
 @dataclass(slots=True)
@@ -232,7 +232,7 @@ class StreamError:
     error: ProxyError
 
 
-StreamEvent = Union[StreamStart, TextDelta, ThinkingDelta, ToolCallStart, ToolCallDelta, StreamEnd, StreamError]
+StreamEvent = StreamStart | TextDelta | ThinkingDelta | ToolCallStart | ToolCallDelta | StreamEnd | StreamError
 
 
 # ---------------------------------------------------------------- errors
