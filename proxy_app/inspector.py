@@ -8,6 +8,8 @@ startup (``install_for_shared_layer``) and broadcasts only while a short-lived "
 watching" cache key exists: connected inspectors refresh it every ``WATCH_REFRESH_SECONDS``, and
 each process re-reads it at most every ``WATCH_CHECK_SECONDS`` without blocking the event loop
 (so the first few seconds after an inspector opens in another process may be missed).
+Several worker processes without Redis (``runproxy --server uvicorn --workers N``) each have
+their own in-memory layer: an inspector then sees only the traffic of the worker it reached.
 
 Deltas are coalesced per request for ``BATCH_SECONDS`` so a fast stream costs about ten layer
 messages a second, and all messages of a process go through one queue drained by one task, which
