@@ -143,9 +143,9 @@ class _Turns:
         self._assistant = None
         self.messages.append(msg)
 
-    def assistant(self, part: c.Part, item_extra: c.Extra = None) -> None:
+    def assistant(self, part: c.Part) -> None:
         if self._assistant is None:
-            self._assistant = c.Message("assistant", [], extra=item_extra)
+            self._assistant = c.Message("assistant", [])
             self.messages.append(self._assistant)
         self._assistant.parts.append(part)
 

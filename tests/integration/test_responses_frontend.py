@@ -347,3 +347,9 @@ def test_a_mid_stream_failure_ends_with_error_and_response_failed(proxy: Proxy) 
     failed = events[-1].response
     assert failed.status == "failed" and failed.error is not None and "broke off" in failed.error.message
     assert [e.sequence_number for e in events] == list(range(len(events)))
+
+
+def test_it_answers_other_methods_with_405_in_openai_shape(proxy: Proxy) -> None:
+    r = httpx.get(f"{proxy.openai_base}/responses", headers={"Authorization": f"Bearer {proxy.key}"})
+    assert r.status_code == 405
+    assert r.json()["error"]["type"] == "invalid_request_error"
