@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from .key_state import key_fingerprint, key_state
 from .models import Backend, BackendKey, ProxyKey
+from .secrets_util import mask_secret
 from .services import backend_key_set_secret, proxy_key_create, proxy_key_revoke
 
 
@@ -97,8 +98,39 @@ class BackendKeyAdmin(admin.ModelAdmin):
         self.message_user(request, "key state cleared")
 
 
+class BackendForm(forms.ModelForm):
+    """Extra headers often carry credentials: their values are write-only, like backend keys."""
+
+    extra_headers = forms.JSONField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='JSON object, e.g. {"Authorization": "Bearer ..."}. Current values are never shown; '
+                  "leave blank to keep them, or enter {} to remove them.",
+    )
+
+    class Meta:
+        model = Backend
+        fields = ("name", "protocol", "base_url", "extra_headers", "model_names", "is_enabled")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["extra_headers"] = None
+
+    def clean_extra_headers(self) -> dict[str, str]:
+        value = self.cleaned_data.get("extra_headers")
+        if value in (None, ""):
+            return dict(self.instance.extra_headers or {}) if self.instance.pk else {}
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise forms.ValidationError("a JSON object of header names to string values")
+        return value
+
+
 @admin.register(Backend)
 class BackendAdmin(admin.ModelAdmin):
-    list_display = ("name", "protocol", "base_url", "is_enabled", "created_at")
+    form = BackendForm
+    list_display = ("name", "protocol", "base_url", "header_names", "is_enabled", "created_at")
     list_filter = ("protocol", "is_enabled")
     search_fields = ("name", "base_url")
+
+    @admin.display(description="extra headers")
+    def header_names(self, obj: Backend) -> str:
+        return ", ".join(f"{name}: {mask_secret(value)}" for name, value in (obj.extra_headers or {}).items()) or "–"

@@ -49,6 +49,8 @@ class RequestContext:
     first_token_at: float | None = None
     finished_at: float | None = None
     client_disconnected: bool = False
+    answer_chars: int = 0  # streamed answer length, for estimating usage the upstream did not report
+    answer_parts: list[str] | None = None  # the streamed answer, kept only when body capture is on
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

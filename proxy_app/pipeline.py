@@ -20,6 +20,7 @@ from .registry import BackendRuntime, Registry
 from .routing import Attempt, Target, parse_target, plan_attempts, soonest_recovery
 from .secrets_util import mask_secret
 from .translation import canonical as c
+from .token_estimate import estimate_request_tokens, estimate_text_tokens
 from .translation.common import new_id
 
 logger = logging.getLogger("llmproxy.pipeline")
@@ -163,14 +164,23 @@ def _exhausted_error(errors: list[tuple[Attempt, c.ProxyError]], soonest: float 
 async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestContext, plan: RoutePlan) -> HttpResponse:
     """Answer ``chat`` along ``plan`` in ``frontend``'s protocol, streamed or not."""
     ctx.stream = chat.stream
+    if settings.USAGE_CAPTURE_BODIES:
+        ctx.extra["prompt"] = prompt_for_capture(chat)
+        ctx.answer_parts = []
     if _live_observers:
         emit_live("start", ctx, {"targets": [str(t) for t in plan.targets], "policy": plan.policy})
     if not chat.stream:
         resp = await _run_attempts(plan, ctx, lambda rt, model, key: rt.connector.complete(chat, model, key))
         ctx.usage = resp.usage
         resp = guard_response(resp, chat, ctx)
+        answer = resp.text()
+        if _usage_missing(ctx.usage):
+            ctx.usage = c.Usage(estimate_request_tokens(chat), estimate_text_tokens(answer))
+            ctx.usage_estimated = True
+        if ctx.answer_parts is not None:
+            ctx.extra["answer"] = answer
         if _live_observers:
-            emit_live("delta", ctx, {"text": resp.text(), "thinking": False})
+            emit_live("delta", ctx, {"text": answer, "thinking": False})
         response = frontend.response_body(resp, chat)
         finish_request(ctx)
         return response
@@ -194,7 +204,9 @@ async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestCo
     upstream, head = await _run_attempts(plan, ctx, open_stream)
     encoder = frontend.stream_encoder(chat)
     guarded = guard_stream(_prepend(head, upstream), chat, ctx)
-    response = StreamingHttpResponse(_stream_body(guarded, encoder, ctx, upstream), content_type=encoder.content_type)
+    response = StreamingHttpResponse(
+        _stream_body(guarded, encoder, ctx, upstream=upstream, chat=chat), content_type=encoder.content_type
+    )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
@@ -229,13 +241,15 @@ async def _prepend(head: list[c.StreamEvent], rest: AsyncIterator[c.StreamEvent]
 
 
 async def _stream_body(
-    events: AsyncIterator[c.StreamEvent], encoder: Any, ctx: RequestContext,
-    upstream: AsyncIterator[c.StreamEvent] | None = None,
+    events: AsyncIterator[c.StreamEvent], encoder: Any, ctx: RequestContext, *,
+    upstream: AsyncIterator[c.StreamEvent] | None = None, chat: c.ChatRequest | None = None,
 ) -> AsyncIterator[bytes]:
+    """Encode ``events`` for the client. ``upstream`` is closed at the end (cancelling it when the
+    client left or a guard halted); ``chat`` allows estimating usage the upstream did not report."""
     ended = False
     try:
         async for event in events:
-            _observe(event, ctx)
+            _observe(event, ctx, chat)
             if isinstance(event, c.StreamEnd):
                 ended = True
             chunk = encoder.encode(event)
@@ -251,19 +265,37 @@ async def _stream_body(
         ctx.status = 499
         raise
     finally:
+        if ctx.answer_parts is not None:
+            ctx.extra["answer"] = "".join(ctx.answer_parts)
         await events.aclose()  # type: ignore[attr-defined]
         if upstream is not None:
             await upstream.aclose()  # type: ignore[attr-defined]  # closes (cancels) the upstream request
         finish_request(ctx)
 
 
-def _observe(event: c.StreamEvent, ctx: RequestContext) -> None:
+def _usage_missing(usage: c.Usage) -> bool:
+    return not usage.input_tokens and not usage.output_tokens
+
+
+def prompt_for_capture(chat: c.ChatRequest) -> list[dict[str, str]]:
+    """The (already redacted) conversation as role/text pairs, for operators who turn capture on."""
+    return [{"role": m.role, "text": m.text()} for m in chat.messages]
+
+
+def _observe(event: c.StreamEvent, ctx: RequestContext, chat: c.ChatRequest | None) -> None:
+    if isinstance(event, c.TextDelta):
+        ctx.answer_chars += len(event.text)
+        if ctx.answer_parts is not None:
+            ctx.answer_parts.append(event.text)
     if _live_observers and isinstance(event, c.TextDelta | c.ThinkingDelta):
         emit_live("delta", ctx, {"text": event.text, "thinking": isinstance(event, c.ThinkingDelta)})
     if ctx.first_token_at is None and isinstance(event, (c.TextDelta, c.ThinkingDelta, c.ToolCallStart)):
         ctx.first_token_at = time.perf_counter()
     elif isinstance(event, c.StreamEnd):
         ctx.usage = event.usage
+        if _usage_missing(event.usage) and chat is not None:
+            ctx.usage = c.Usage(estimate_request_tokens(chat), (ctx.answer_chars + 3) // 4)
+            ctx.usage_estimated = True
     elif isinstance(event, c.StreamStart) and event.usage is not None:
         ctx.usage = event.usage
     elif isinstance(event, c.StreamError):

@@ -24,6 +24,7 @@ from tests.conftest import ANTHROPIC_KEYS, GEMINI_KEYS, OPENAI_KEYS, OPENROUTER_
 from usage_app import recorder
 
 ADMIN_BACKEND_SECRET = "sk-ant-admin-secret-value-123456789"
+HEADER_SECRET = "hdr-secret-value-0123456789abcdef"
 PROXY_KEY_IN_MESSAGE = re.compile(r"shown only this once, copy it now\): (lip-[A-Za-z0-9_\-]+)")
 OBJECTS_PER_MODEL = 5
 
@@ -90,7 +91,8 @@ def test_no_admin_page_shows_a_secret(traffic: Proxy, superuser: AbstractUser) -
 
     route = FailoverRoute.objects.create(name="scan-route")
     FailoverRouteElement.objects.create(route=route, position=0, target="openai:gpt-4o")
-    Backend.objects.create(name="local", base_url="http://127.0.0.1:9/v1")
+    Backend.objects.create(name="local", base_url="http://127.0.0.1:9/v1",
+                           extra_headers={"Authorization": f"Bearer {HEADER_SECRET}"})
     CommandAlias.objects.create(name="fast", command="set(model=openai:gpt-4o-mini)")
     Session.objects.get_or_create(session_id="scan-session", owner=None)
 
@@ -98,6 +100,7 @@ def test_no_admin_page_shows_a_secret(traffic: Proxy, superuser: AbstractUser) -
         "admin backend key": ADMIN_BACKEND_SECRET,
         "admin proxy key": proxy_key,
         "env proxy key": traffic.key,
+        "backend header": HEADER_SECRET,
         **{f"env {name} key": value for name, values in (
             ("openai", OPENAI_KEYS), ("openrouter", OPENROUTER_KEYS), ("anthropic", ANTHROPIC_KEYS),
             ("gemini", GEMINI_KEYS)) for value in values},
@@ -115,3 +118,19 @@ def test_no_admin_page_shows_a_secret(traffic: Proxy, superuser: AbstractUser) -
     # The pages did render the rows that hold (or held) the secrets, masked.
     assert mask_secret(ADMIN_BACKEND_SECRET) in pages["/admin/proxy_app/backendkey/"]
     assert mask_secret(proxy_key) in pages["/admin/proxy_app/proxykey/"]
+
+
+def test_backend_header_values_are_write_only(superuser: AbstractUser, db: None) -> None:
+    client = Client()
+    client.force_login(superuser)
+    backend = Backend.objects.create(name="hdr", base_url="http://127.0.0.1:9/v1",
+                                     extra_headers={"X-Key": HEADER_SECRET})
+    page = client.get(f"/admin/proxy_app/backend/{backend.pk}/change/").content.decode()
+    assert HEADER_SECRET not in page
+    response = client.post(f"/admin/proxy_app/backend/{backend.pk}/change/", {
+        "name": "hdr", "protocol": "openai_chat", "base_url": "http://127.0.0.1:9/v1", "extra_headers": "",
+        "model_names": "[]", "is_enabled": "on",
+    })
+    assert response.status_code == 302, response.content.decode()[:1000]
+    backend.refresh_from_db()
+    assert backend.extra_headers == {"X-Key": HEADER_SECRET}, "a blank field keeps the stored headers"

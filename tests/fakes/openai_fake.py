@@ -90,11 +90,14 @@ def setup_routes(app: web.Application, fake: FakeProvider) -> None:
                 message["tool_calls"] = [{"id": "call_fake1", "type": "function",
                                           "function": {"name": reply.tool_name, "arguments": json.dumps(reply.tool_args)}}]
                 finish = "tool_calls"
-            return web.json_response({
+            completion = {
                 "id": cid, "object": "chat.completion", "created": created, "model": model,
                 "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
                 "usage": _usage(reply), "service_tier": "default", "system_fingerprint": "fp_fake",
-            })
+            }
+            if reply.no_usage:
+                del completion["usage"]
+            return web.json_response(completion)
 
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
 
@@ -120,7 +123,7 @@ def setup_routes(app: web.Application, fake: FakeProvider) -> None:
                 frames.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": args[i:i + 7]}}]}))
             finish = "tool_calls"
         frames.append(chunk({}, finish))
-        if include_usage:
+        if include_usage and not reply.no_usage:
             usage_obj = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
                          "service_tier": "default", "system_fingerprint": "fp_fake", "choices": [],
                          "usage": _usage(reply)}
