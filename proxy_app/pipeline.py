@@ -19,8 +19,8 @@ from .guards import guard_response, guard_stream
 from .registry import BackendRuntime, Registry
 from .routing import Attempt, Target, parse_target, plan_attempts, soonest_recovery
 from .secrets_util import mask_secret
-from .translation import canonical as c
 from .token_estimate import estimate_request_tokens, estimate_text_tokens
+from .translation import canonical as c
 from .translation.common import new_id
 
 logger = logging.getLogger("llmproxy.pipeline")
