@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .key_state import key_fingerprint, key_state
-from .models import Backend, BackendKey, ProxyKey
+from .models import Backend, BackendKey, ModelDefaults, ProxyKey
 from .secrets_util import mask_secret
 from .services import backend_key_set_secret, proxy_key_create, proxy_key_revoke
 
@@ -134,3 +134,10 @@ class BackendAdmin(admin.ModelAdmin):
     @admin.display(description="extra headers")
     def header_names(self, obj: Backend) -> str:
         return ", ".join(f"{name}: {mask_secret(value)}" for name, value in (obj.extra_headers or {}).items()) or "–"
+
+
+@admin.register(ModelDefaults)
+class ModelDefaultsAdmin(admin.ModelAdmin):
+    list_display = ("backend", "model_pattern", "temperature", "reasoning_effort", "thinking_budget", "max_tokens")
+    list_filter = ("backend",)
+    search_fields = ("model_pattern",)

@@ -66,3 +66,24 @@ class BackendKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.backend_name} key {self.key_hint}"
+
+
+class ModelDefaults(models.Model):
+    """Defaults for requests to matching models, used when neither the request nor the session sets them."""
+
+    EFFORTS = [("minimal", "minimal"), ("low", "low"), ("medium", "medium"), ("high", "high")]
+
+    backend = models.SlugField(max_length=50, blank=True, help_text="Empty = any backend")
+    model_pattern = models.CharField(max_length=200, help_text="Model name or glob, e.g. gpt-4o* or claude-*")
+    temperature = models.FloatField(null=True, blank=True)
+    reasoning_effort = models.CharField(max_length=10, choices=EFFORTS, blank=True)
+    thinking_budget = models.PositiveIntegerField(null=True, blank=True)
+    max_tokens = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["backend", "model_pattern"]
+        verbose_name_plural = "model defaults"
+
+    def __str__(self) -> str:
+        return f"defaults for {self.backend or '*'}:{self.model_pattern}"

@@ -8,7 +8,8 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from .auth import invalidate_directory
-from .models import Backend, BackendKey, ProxyKey
+from .model_defaults import invalidate_model_defaults
+from .models import Backend, BackendKey, ModelDefaults, ProxyKey
 from .registry import invalidate_registry
 
 
@@ -21,3 +22,8 @@ def _proxy_key_changed(**_: Any) -> None:
 @receiver([post_save, post_delete], sender=BackendKey)
 def _backend_changed(**_: Any) -> None:
     invalidate_registry()
+
+
+@receiver([post_save, post_delete], sender=ModelDefaults)
+def _model_defaults_changed(**_: Any) -> None:
+    invalidate_model_defaults()

@@ -143,12 +143,25 @@ def configure_backends(monkeypatch: pytest.MonkeyPatch, fakes: Fakes, **override
             monkeypatch.setenv(name, value)
         else:
             monkeypatch.delenv(name, raising=False)
+    reset_caches()
+
+
+def reset_caches() -> None:
+    """Forget every in-memory view of the database (tables are emptied between tests without signals)."""
+    from commands_app.aliases import invalidate_aliases
+    from commands_app.routes import invalidate_routes
+    from commands_app.sessions import session_cache_clear
     from proxy_app.auth import invalidate_directory
     from proxy_app.key_state import key_state
+    from proxy_app.model_defaults import invalidate_model_defaults
     from proxy_app.registry import invalidate_registry
 
     invalidate_registry()
     invalidate_directory()
+    invalidate_routes()
+    invalidate_aliases()
+    session_cache_clear()
+    invalidate_model_defaults()
     key_state().clear()
 
 
@@ -161,11 +174,8 @@ def proxy(transactional_db: None, fakes: Fakes, live_server_thread: LiveServer, 
         fake.reset()
     configure_backends(monkeypatch, fakes)
     yield Proxy(live_server_thread.url, PROXY_KEY, fakes)
-    from proxy_app.auth import invalidate_directory
-    from proxy_app.registry import invalidate_registry
     from usage_app.recorder import flush
 
     # let the usage writer finish before pytest-django empties the tables under it
     flush(timeout=10)
-    invalidate_registry()
-    invalidate_directory()
+    reset_caches()

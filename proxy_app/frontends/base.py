@@ -19,6 +19,7 @@ from ..auth import Principal, authenticate, extract_token
 from ..context import RequestContext, finish_request
 from ..guards import inject_tool_loop_warning, redact_request
 from ..limits import limits_check
+from ..model_defaults import defaults_apply
 from ..pipeline import answer_directly, resolve_route, serve_chat
 from ..registry import Registry, get_registry
 from ..translation import canonical as c
@@ -132,6 +133,7 @@ async def handle_chat(
             chat, registry, owner_id=principal.key_id, default_backend=hints.default_backend,
             openai_url=hints.openai_url,
         )
+        await defaults_apply(chat, plan.targets[0])
         return await serve_chat(frontend, chat, ctx, plan)
     except c.ProxyError as err:
         ctx.status, ctx.error_type, ctx.error_message = err.status, err.kind, err.message

@@ -142,3 +142,19 @@ def test_temperature_above_a_backends_range_is_clamped() -> None:
     assert adapt_params(chat, "anthropic").temperature == 1.0
     assert adapt_params(chat, "gemini").temperature == 1.8
     assert adapt_params(chat, "openai_chat") is chat
+
+
+def test_per_model_defaults_from_the_admin_fill_unset_values(proxy: Proxy) -> None:
+    from proxy_app.models import ModelDefaults
+
+    ModelDefaults.objects.create(backend="openai", model_pattern="gpt-4o*", temperature=0.1, reasoning_effort="low")
+    ModelDefaults.objects.create(model_pattern="*", max_tokens=77)
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    api.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    body = proxy.fakes.openai.chat_requests()[-1].body
+    assert body["temperature"] == 0.1 and body["reasoning_effort"] == "low"
+    assert "max_tokens" not in body, "only the most specific matching row applies"
+    api.chat.completions.create(model="gpt-4o", temperature=0.9, messages=[{"role": "user", "content": "x"}])
+    assert proxy.fakes.openai.chat_requests()[-1].body["temperature"] == 0.9
+    api.chat.completions.create(model="openrouter:gpt-4", messages=[{"role": "user", "content": "x"}])
+    assert proxy.fakes.openrouter.chat_requests()[-1].body["max_tokens"] == 77
