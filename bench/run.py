@@ -353,7 +353,6 @@ class Proxy:
     def __exit__(self, *exc) -> None:  # noqa: ANN002
         if self.p is not None:
             stop(self.p)
-            db = self.env_db = None  # noqa: F841
         for f in Path("/tmp").glob(f"bench-{os.getpid()}-*.sqlite3*"):
             try:
                 f.unlink()
@@ -633,7 +632,6 @@ class Bench:
     def s_servers(self) -> None:
         log("scenario servers: daphne vs uvicorn vs uvicorn --workers 2 (non-stream c10/c100, stream c100)")
         try:
-            import importlib.util  # noqa: F401
             chk = subprocess.run([str(PY), "-c", "import uvicorn"], capture_output=True)
             if chk.returncode:
                 raise RuntimeError("uvicorn not installed in the venv")
@@ -785,21 +783,23 @@ class Bench:
         if not spy.exists():
             self.skipped.append("profile: py-spy not installed (.venv/bin/pip install py-spy)")
             return
-        log("profile: py-spy record 20 s of the proxy (daphne) under non-stream c=100 load")
-        body = fixtures.openai_request()
-        with Proxy(self.nginx_base) as px:
-            wrk(px.url, body, 10, 2)
-            out_svg = RESULTS / "profile.svg"
-            out_raw = RESULTS / "profile.collapsed.txt"
-            rec = spawn([str(spy), "record", "-o", str(out_svg), "--pid", str(px.pid), "--duration", "20",
-                         "--rate", "200", "--nonblocking"], "py-spy-svg")
-            rec2 = spawn([str(spy), "record", "-o", str(out_raw), "--format", "raw", "--pid", str(px.pid),
-                          "--duration", "20", "--rate", "200", "--nonblocking"], "py-spy-raw")
-            time.sleep(1)
-            wrk(px.url, body, 100, 22)
-            rec.wait(60)
-            rec2.wait(60)
-            log(f"  wrote {out_svg} and {out_raw}")
+        for kind, base, body in (("", self.nginx_base, fixtures.openai_request()),
+                                 ("-stream", self.nginx_sse_base, fixtures.openai_request(stream=True))):
+            log(f"profile{kind}: py-spy record 20 s of the proxy (daphne) under c=100 {kind[1:] or 'non-stream'} load")
+            with Proxy(base) as px:
+                out_svg = RESULTS / f"profile{kind}.svg"
+                out_raw = RESULTS / f"profile{kind}.collapsed.txt"
+                recs = [spawn([str(spy), "record", "-o", str(out), "--pid", str(px.pid), "--duration", "20",
+                               "--rate", "200", "--nonblocking"] + fmt_args, f"py-spy{kind}-{i}")
+                        for i, (out, fmt_args) in enumerate(((out_svg, []), (out_raw, ["--format", "raw"])))]
+                time.sleep(1)
+                if kind:
+                    streamclient(px.url, body, conc=100, duration=22)
+                else:
+                    wrk(px.url, body, 100, 22)
+                for r in recs:
+                    r.wait(60)
+                log(f"  wrote {out_svg} and {out_raw}")
 
     # ------------------------------------------------------------ main
 
@@ -1020,7 +1020,7 @@ def main() -> None:
         pass
     RESULTS.mkdir(exist_ok=True)
     b = Bench(a)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     try:
         b.run()
     except KeyboardInterrupt:

@@ -25,7 +25,6 @@ import time
 
 import aiohttp
 
-
 # an event that carries answer text: OpenAI delta with non-empty content, or Anthropic text_delta
 CONTENT = re.compile(rb'"content":\s*"[^"]|"text_delta"')
 
@@ -82,7 +81,7 @@ async def main_async(a: argparse.Namespace) -> dict:
     async with aiohttp.ClientSession(connector=conn, timeout=timeout, auto_decompress=False) as session:
         if a.streams:
             tasks = []
-            for i in range(a.streams):
+            for _i in range(a.streams):
                 tasks.append(asyncio.create_task(one(session, a.url, body, headers, rec)))
                 if a.ramp:
                     await asyncio.sleep(a.ramp / a.streams)
