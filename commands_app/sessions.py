@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -46,14 +47,36 @@ def _load(owner_id: int | None, session_id: str) -> SessionState:
     return SessionState(session_id, owner_id, dict(row.overrides) if row else {})
 
 
+_loading: dict[tuple[int | None, str], asyncio.Future[SessionState]] = {}
+
+
+async def _load_once(key: tuple[int | None, str]) -> SessionState:
+    """One database read per session at a time, however many requests want it."""
+    pending = _loading.get(key)
+    started = time.monotonic()
+    if pending is None:
+        pending = asyncio.ensure_future(sync_to_async(_load, thread_sensitive=True)(*key))
+        _loading[key] = pending
+        pending.add_done_callback(lambda _: _loading.pop(key, None))
+    state = await asyncio.shield(pending)
+    current = _cache.get(key)
+    if current is not None and current.loaded_at > started:
+        return current  # saved by a command while this read was in flight: the save is newer
+    _cache[key] = state
+    if len(_cache) > SESSION_CACHE_MAX:
+        _cache.popitem(last=False)
+    return state
+
+
 async def session_get(owner_id: int | None, session_id: str) -> SessionState:
+    """The session's state. A stale cached state is served at once while one background read
+    refreshes it (changes made in another process show up within a few seconds)."""
     key = (owner_id, session_id)
     state = _cache.get(key)
-    if state is None or time.monotonic() - state.loaded_at > SESSION_CACHE_SECONDS:
-        state = await sync_to_async(_load, thread_sensitive=True)(owner_id, session_id)
-        _cache[key] = state
-        if len(_cache) > SESSION_CACHE_MAX:
-            _cache.popitem(last=False)
+    if state is None:
+        return await _load_once(key)
+    if time.monotonic() - state.loaded_at > SESSION_CACHE_SECONDS and key not in _loading:
+        asyncio.ensure_future(_load_once(key))
     _cache.move_to_end(key)
     return state
 
