@@ -83,3 +83,4 @@ def test_bodies_are_captured_only_when_enabled(usage_proxy: Proxy, settings: obj
     assert CapturedExchange.objects.count() == 1
     body = operator_get(usage_proxy, "/audit/logs").json()
     assert body["object"] == "audit_logs" and len(body["data"]) == 1
+    assert "capture me" in str(body["data"][0]["prompt"]) and "You said" in str(body["data"][0]["answer"])
