@@ -30,13 +30,12 @@ def redis_reachable() -> bool:
         return False
 
 
-def test_database_url() -> str:
+def worker_database_url() -> str:
     s = connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-test_database_url.__test__ = False  # type: ignore[attr-defined]
 
 
 @pytest.mark.services
@@ -54,7 +53,7 @@ def test_a_celery_worker_writes_rollups() -> None:
         for _ in range(3)
     ])
     queue = f"usage-test-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "CELERY_BROKER_URL": BROKER_URL,
+    env = {**os.environ, "DATABASE_URL": worker_database_url(), "CELERY_BROKER_URL": BROKER_URL,
            "DJANGO_SETTINGS_MODULE": "llmproxy_site.settings"}
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "llmproxy_site", "worker", "--pool=solo", "-Q", queue,
