@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.conf import settings
 
 from ..translation import anthropic
@@ -28,3 +30,10 @@ class AnthropicConnector(Connector):
         if key:
             headers["x-api-key"] = key
         return headers
+
+    async def count_tokens(self, req: c.ChatRequest, model: str, key: str | None) -> int | None:
+        body = anthropic.request_from_canonical(dataclasses.replace(req, model=model, stream=False))
+        for field in ("max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata"):
+            body.pop(field, None)  # count_tokens accepts only the prompt-shaping fields
+        payload = await self._post_json(f"{self.spec.base_url}/messages/count_tokens", body, key, req)
+        return int(payload["input_tokens"])

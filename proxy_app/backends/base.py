@@ -169,6 +169,22 @@ class Connector:
         finally:
             await response.aclose()
 
+    async def count_tokens(self, req: c.ChatRequest, model: str, key: str | None) -> int | None:
+        """The provider's own token count for ``req``, or None where it has no counting endpoint."""
+        return None
+
+    async def _post_json(self, url: str, payload: Any, key: str | None, req: c.ChatRequest) -> Any:
+        """A small JSON call with the connector's auth; ``ProxyError`` on any failure."""
+        client = get_client(self.spec.base_url)
+        try:
+            response = await client.post(url, content=orjson.dumps(payload), headers=self.headers(key, req),
+                                         timeout=self.http_timeout)
+        except (TimeoutError, httpx.TransportError) as exc:
+            raise transport_error(exc, self.name) from exc
+        if response.status_code >= 400:
+            raise self.error_from_response(response.status_code, response.content, response.headers)
+        return orjson.loads(response.content)
+
     async def list_models(self, key: str | None) -> list[str]:
         if self.spec.static_models:
             return list(self.spec.static_models)

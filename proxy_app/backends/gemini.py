@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ..translation import canonical as c
@@ -30,3 +31,10 @@ class GeminiConnector(Connector):
             for m in models or []
             if isinstance(m, dict) and isinstance(m.get("name"), str)
         ]
+
+    async def count_tokens(self, req: c.ChatRequest, model: str, key: str | None) -> int | None:
+        name = model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
+        inner = gemini.request_from_canonical(dataclasses.replace(req, model=model, stream=False))
+        body = {"generateContentRequest": {"model": name, **inner}}
+        payload = await self._post_json(f"{self.spec.base_url}/{name}:countTokens", body, key, req)
+        return int(payload["totalTokens"])

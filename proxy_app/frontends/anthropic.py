@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from ..models_listing import list_all_models
-from ..token_estimate import estimate_request_tokens
+from ..token_count import count_request_tokens
 from ..translation import anthropic
 from ..translation import canonical as c
 from .base import Frontend, handle_chat, json_response, read_json, require_principal
@@ -38,10 +38,10 @@ async def count_tokens(request: HttpRequest) -> HttpResponse:
         await require_principal(request)
         payload = read_json(request)
         payload.setdefault("max_tokens", 1)  # count_tokens requests carry no max_tokens
-        chat = anthropic.request_to_canonical(payload)
+        chat = _decode(request)(payload)
+        return json_response({"input_tokens": await count_request_tokens(chat)})
     except c.ProxyError as err:
         return FRONTEND.error_response(err)
-    return json_response({"input_tokens": estimate_request_tokens(chat)})
 
 
 async def models(request: HttpRequest) -> HttpResponse:

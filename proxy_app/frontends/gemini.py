@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from ..models_listing import list_all_models
-from ..token_estimate import estimate_request_tokens
+from ..token_count import count_request_tokens
 from ..translation import canonical as c
 from ..translation import gemini
 from .base import Frontend, handle_chat, json_response, read_json, require_principal
@@ -73,11 +73,12 @@ async def _count_tokens(request: HttpRequest, model: str) -> HttpResponse:
     try:
         await require_principal(request)
         payload = read_json(request)
-        inner = payload.get("generateContentRequest") or payload
+        inner = dict(payload.get("generateContentRequest") or payload)
+        inner.pop("model", None)
         chat = gemini.request_to_canonical(inner, model=model)
+        return json_response({"totalTokens": await count_request_tokens(chat)})
     except c.ProxyError as err:
         return FRONTEND.error_response(err)
-    return json_response({"totalTokens": estimate_request_tokens(chat)})
 
 
 async def get_model(request: HttpRequest, model: str) -> HttpResponse:

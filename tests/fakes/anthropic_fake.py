@@ -264,7 +264,18 @@ def setup_routes(app: web.Application, fake: FakeProvider) -> None:
         return web.json_response({"data": data, "has_more": False, "first_id": data[0]["id"],
                                   "last_id": data[-1]["id"]})
 
+    async def count_tokens(request: web.Request) -> web.Response:
+        body = await read_json(request)
+        fake.record(request, body, api_key(request))
+        if not isinstance(body, dict) or "messages" not in body or "model" not in body:
+            return error_response(400, "messages: Field required")
+        if "max_tokens" in body:
+            return error_response(400, "max_tokens: Extra inputs are not permitted")
+        # deterministic stand-in for the real tokenizer: one token per 4 characters of the messages
+        return web.json_response({"input_tokens": len(json.dumps(body["messages"])) // 4})
+
     app.router.add_post("/v1/messages", messages)
+    app.router.add_post("/v1/messages/count_tokens", count_tokens)
     app.router.add_get("/v1/models", models)
 
 

@@ -257,6 +257,11 @@ def setup_routes(app: web.Application, fake: FakeProvider) -> None:
         body = await read_json(request)
         entry = fake.record(request, body, key)
         model, _, action = request.match_info["model_action"].rpartition(":")
+        if action == "countTokens":
+            inner = (body or {}).get("generateContentRequest") or body or {}
+            # deterministic: one token per 4 characters of the contents, as a stand-in for the real tokenizer
+            return web.json_response({"totalTokens": len(json.dumps(inner.get("contents", []))) // 4,
+                                      "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 1}]})
         if action not in ("generateContent", "streamGenerateContent"):
             return error_response(404, f"Method not found: {action}")
         if not key:
