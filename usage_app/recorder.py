@@ -15,7 +15,6 @@ import queue
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,10 +34,22 @@ CHARS_PER_TOKEN = 4
 MAX_BACKOFF_SECONDS = 30.0
 
 
-@dataclass(slots=True)
 class Pending:
-    record: UsageRecord
-    capture: tuple[Any, Any] | None = None
+    """A queued usage row. Built from a finished ``RequestContext`` in the writer thread, so the
+    model instance (tens of microseconds) is not constructed on the event loop."""
+
+    __slots__ = ("_source", "_record", "capture")
+
+    def __init__(self, source: UsageRecord | RequestContext, capture: tuple[Any, Any] | None = None) -> None:
+        self._source = source
+        self._record: UsageRecord | None = source if isinstance(source, UsageRecord) else None
+        self.capture = capture
+
+    @property
+    def record(self) -> UsageRecord:
+        if self._record is None:
+            self._record = usage_record_from_context(self._source)  # type: ignore[arg-type]
+        return self._record
 
 
 def _estimate_tokens(value: Any) -> int:
@@ -316,7 +327,7 @@ def record_request(ctx: RequestContext) -> None:
     capture = None
     if settings.USAGE_CAPTURE_BODIES:
         capture = (ctx.extra.get("prompt"), ctx.extra.get("answer"))
-    get_recorder().submit(Pending(usage_record_from_context(ctx), capture))
+    get_recorder().submit(Pending(ctx, capture))
     from . import scheduler
 
     scheduler.ensure_started()
