@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, connections, models, transaction
 
 from proxy_app.context import RequestContext, on_request_finished
 
@@ -60,17 +60,30 @@ def _estimate_tokens(value: Any) -> int:
     return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
+# Fields whose Python value is already what the database driver takes (no conversion needed).
+_PLAIN_FIELDS = (models.IntegerField, models.CharField, models.TextField, models.BooleanField, models.FloatField)
+
+
 def _insert_many(records: list[UsageRecord]) -> None:
     """One prepared INSERT run with ``executemany``: the same rows ``bulk_create`` writes, without
-    compiling SQL per field and row (measured as the writer's main cost under load). Used when no
-    row needs its new id back (only captured bodies do)."""
+    compiling SQL per field and row or converting plain values (measured as the writer's main
+    cost under load). Used when no row needs its new id back (only captured bodies do)."""
+    conn = connections[UsageRecord.objects.db]
     fields = [f for f in UsageRecord._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
+    quote = conn.ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
         quote(UsageRecord._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
     )
-    rows = [[f.get_db_prep_save(f.pre_save(r, True), connection) for f in fields] for r in records]
-    with connection.cursor() as cursor:
+    converters = [
+        (f.attname, None if isinstance(f, _PLAIN_FIELDS) and not isinstance(f, models.JSONField) else f)
+        for f in fields
+    ]
+    rows = [
+        [getattr(r, name) if field is None else field.get_db_prep_save(getattr(r, name), conn)
+         for name, field in converters]
+        for r in records
+    ]
+    with conn.cursor() as cursor:
         cursor.executemany(sql, rows)
 
 
