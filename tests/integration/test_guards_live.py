@@ -158,3 +158,27 @@ def test_per_model_defaults_from_the_admin_fill_unset_values(proxy: Proxy) -> No
     assert proxy.fakes.openai.chat_requests()[-1].body["temperature"] == 0.9
     api.chat.completions.create(model="openrouter:gpt-4", messages=[{"role": "user", "content": "x"}])
     assert proxy.fakes.openrouter.chat_requests()[-1].body["max_tokens"] == 77
+
+
+@pytest.mark.parametrize("sdk", ["openai", "anthropic", "genai"])
+def test_the_configured_gemini_key_and_an_sk_string_are_redacted_in_every_protocol(
+    proxy: Proxy, sdk: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import configure_backends
+
+    gemini_key = "AIzaSyConfiguredGeminiKeyNumberOne0001"
+    configure_backends(monkeypatch, proxy.fakes, GEMINI_API_KEY="", GEMINI_API_KEY_1=gemini_key)
+    prompt = f"debug this: GEMINI_API_KEY_1={gemini_key} OPENAI={SK_SECRET}"
+    if sdk == "openai":
+        openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0).chat.completions.create(
+            model="gemini:gemini-2.5-flash", messages=[{"role": "user", "content": prompt}])
+    elif sdk == "anthropic":
+        anthropic.Anthropic(base_url=f"{proxy.url}/anthropic", api_key=proxy.key, max_retries=0).messages.create(
+            model="gemini:gemini-2.5-flash", max_tokens=50, messages=[{"role": "user", "content": prompt}])
+    else:
+        client = genai.Client(api_key=proxy.key, http_options=types.HttpOptions(base_url=proxy.url))
+        client.models.generate_content(model="gemini:gemini-2.5-flash", contents=prompt)
+    assert proxy.fakes.gemini is not None
+    sent = json.dumps(proxy.fakes.gemini.chat_requests()[-1].body)
+    assert gemini_key not in sent and SK_SECRET not in sent
+    assert sent.count("(API_KEY_HAS_BEEN_REDACTED)") == 2
