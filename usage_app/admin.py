@@ -33,12 +33,31 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
+class GuardFilter(admin.SimpleListFilter):
+    """Requests where a guard acted: an answer halted by loop detection, or secrets redacted."""
+
+    title = "guards"
+    parameter_name = "guard"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [("loop", "loop halted"), ("redacted", "secrets redacted"), ("failover", "failed over")]
+
+    def queryset(self, request: Any, queryset: Any) -> Any:
+        if self.value() == "loop":
+            return queryset.filter(loop_halts__gt=0)
+        if self.value() == "redacted":
+            return queryset.filter(redactions__gt=0)
+        if self.value() == "failover":
+            return queryset.filter(attempts__gt=1)
+        return queryset
+
+
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_display = ("created_at", "owner", "project", "backend", "model", "status", "input_tokens", "output_tokens",
-                    "cost_usd", "latency_ms", "stream")
-    list_filter = ("project", "backend", "model", "status", "stream", "tokens_estimated")
+                    "cost_usd", "latency_ms", "stream", "attempts", "loop_halts", "redactions")
+    list_filter = (GuardFilter, "project", "backend", "model", "status", "stream", "tokens_estimated")
     search_fields = ("requested_model", "user", "session_id", "error_message")
     list_per_page = 100
 

@@ -106,7 +106,7 @@ def test_the_dashboard_agrees_with_rollups(staff_client: Client) -> None:
     for hours in (5, 6, 30):
         make_record(hours_ago=hours)
     usage_rollup()
-    make_record(hours_ago=0.1)
+    make_record(hours_ago=0)  # in the open hour, which stats read from raw rows (0.1 h ago flaked just after xx:00)
     data = staff_client.get("/admin/dashboard/", {"period": "7d"}).context["data"]
     assert data["totals"]["requests"] == 4
 
