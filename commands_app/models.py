@@ -71,6 +71,7 @@ class CommandAlias(models.Model):
         constraints = [models.UniqueConstraint(fields=["owner", "name"], name="unique_alias_per_owner",
                                                nulls_distinct=False)]
         ordering = ["name"]
+        verbose_name_plural = "command aliases"
 
     def __str__(self) -> str:
         return f"!/{self.name} → {self.command}"
