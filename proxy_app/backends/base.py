@@ -21,7 +21,7 @@ from django.conf import settings
 
 from ..backend_config import BackendSpec
 from ..guards import adapt_params
-from ..http_client import get_client
+from ..http_client import get_client, send
 from ..translation import canonical as c
 from ..translation.sse import SSEParser
 
@@ -110,20 +110,21 @@ class Connector:
 
     async def complete(self, req: c.ChatRequest, model: str, key: str | None) -> c.ChatResponse:
         """One non-streamed call; raises ``ProxyError`` for any upstream or transport failure."""
-        client = get_client(self.spec.base_url)
         body = self._body(req, model)
         try:
             async with asyncio.timeout(self.total_timeout):
-                response = await client.post(
-                    self.url(model, stream=False), content=body, headers=self.headers(key, req),
-                    timeout=self.http_timeout,
-                )
+                response = await send(self.spec.base_url, "POST", self.url(model, stream=False), content=body,
+                                      headers=self.headers(key, req), timeout=self.http_timeout)
+                try:
+                    content = await response.aread()
+                finally:
+                    await response.aclose()
         except (TimeoutError, httpx.TransportError) as exc:
             raise transport_error(exc, self.name) from exc
         if response.status_code >= 400:
-            raise self.error_from_response(response.status_code, response.content, response.headers)
+            raise self.error_from_response(response.status_code, content, response.headers)
         try:
-            payload = orjson.loads(response.content)
+            payload = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             raise c.ProxyError(f"backend '{self.name}' sent a response that is not JSON", kind="bad_gateway") from exc
         return self.protocol.response_to_canonical(payload)
@@ -131,15 +132,11 @@ class Connector:
     async def stream(self, req: c.ChatRequest, model: str, key: str | None) -> AsyncIterator[c.StreamEvent]:
         """Stream canonical events. Errors before the first event raise ``ProxyError``;
         later ones are yielded as ``StreamError`` (the client already has a 200)."""
-        client = get_client(self.spec.base_url)
         body = self._body(req, model)
-        request = client.build_request(
-            "POST", self.url(model, stream=True), content=body, headers=self.headers(key, req),
-            timeout=self.http_timeout,
-        )
         try:
             async with asyncio.timeout(self.first_byte_timeout):
-                response = await client.send(request, stream=True)
+                response = await send(self.spec.base_url, "POST", self.url(model, stream=True), content=body,
+                                      headers=self.headers(key, req), timeout=self.http_timeout)
         except (TimeoutError, httpx.TransportError) as exc:
             raise transport_error(exc, self.name) from exc
         try:
