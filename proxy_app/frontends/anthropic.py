@@ -10,7 +10,7 @@ from ..models_listing import list_all_models
 from ..token_count import count_request_tokens
 from ..translation import anthropic
 from ..translation import canonical as c
-from .base import Frontend, handle_chat, json_response, read_json, require_principal
+from .base import Frontend, handle_chat, json_response, keyed_view, read_json
 
 FRONTEND = Frontend("anthropic", anthropic)
 
@@ -33,22 +33,16 @@ async def messages(request: HttpRequest) -> HttpResponse:
     return await handle_chat(request, FRONTEND, _decode(request))
 
 
+@keyed_view(FRONTEND)
 async def count_tokens(request: HttpRequest) -> HttpResponse:
-    try:
-        await require_principal(request)
-        payload = read_json(request)
-        payload.setdefault("max_tokens", 1)  # count_tokens requests carry no max_tokens
-        chat = _decode(request)(payload)
-        return json_response({"input_tokens": await count_request_tokens(chat)})
-    except c.ProxyError as err:
-        return FRONTEND.error_response(err)
+    payload = read_json(request)
+    payload.setdefault("max_tokens", 1)  # count_tokens requests carry no max_tokens
+    chat = _decode(request)(payload)
+    return json_response({"input_tokens": await count_request_tokens(chat)})
 
 
+@keyed_view(FRONTEND)
 async def models(request: HttpRequest) -> HttpResponse:
-    try:
-        await require_principal(request)
-    except c.ProxyError as err:
-        return FRONTEND.error_response(err)
     data = [
         {"type": "model", "id": f"{backend}:{model}", "display_name": f"{model} ({backend})",
          "created_at": "2025-01-01T00:00:00Z"}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import Any
 
@@ -87,6 +88,24 @@ def known_secrets(registry: Registry, presented_key: str | None) -> tuple[str, .
     """Every secret the proxy knows the text of: backend keys, the env proxy key, the caller's key."""
     values = {*registry.all_secrets(), settings.LLM_INTERACTIVE_PROXY_API_KEY, presented_key or ""}
     return tuple(sorted(v for v in values if v))
+
+
+def keyed_view(frontend: Frontend) -> Callable[[Callable[..., Awaitable[HttpResponse]]], Callable[..., Awaitable[HttpResponse]]]:
+    """Decorate a non-chat view of ``frontend``: the proxy key is checked first, and any
+    ``ProxyError`` the view raises is answered in that frontend's protocol."""
+
+    def decorate(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[..., Awaitable[HttpResponse]]:
+        @functools.wraps(view)
+        async def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                await require_principal(request)
+                return await view(request, *args, **kwargs)
+            except c.ProxyError as err:
+                return frontend.error_response(err)
+
+        return wrapped
+
+    return decorate
 
 
 def check_model_allowed(principal: Principal, model: str) -> None:

@@ -10,7 +10,7 @@ from ..models_listing import list_all_models
 from ..token_count import count_request_tokens
 from ..translation import canonical as c
 from ..translation import gemini
-from .base import Frontend, handle_chat, json_response, read_json, require_principal
+from .base import Frontend, handle_chat, json_response, keyed_view, read_json
 
 ACTIONS = ("generateContent", "streamGenerateContent", "countTokens")
 
@@ -38,11 +38,8 @@ def _model_info(backend: str, model: str) -> dict[str, Any]:
     }
 
 
+@keyed_view(FRONTEND)
 async def list_models(request: HttpRequest) -> HttpResponse:
-    try:
-        await require_principal(request)
-    except c.ProxyError as err:
-        return FRONTEND.error_response(err)
     return json_response({"models": [_model_info(b, m) for b, m in await list_all_models()]})
 
 
@@ -69,24 +66,18 @@ async def model_action(request: HttpRequest, model_action: str) -> HttpResponse:
     return await handle_chat(request, FRONTEND, decode)
 
 
+@keyed_view(FRONTEND)
 async def _count_tokens(request: HttpRequest, model: str) -> HttpResponse:
-    try:
-        await require_principal(request)
-        payload = read_json(request)
-        inner = dict(payload.get("generateContentRequest") or payload)
-        inner.pop("model", None)
-        chat = gemini.request_to_canonical(inner, model=model)
-        return json_response({"totalTokens": await count_request_tokens(chat)})
-    except c.ProxyError as err:
-        return FRONTEND.error_response(err)
+    payload = read_json(request)
+    inner = dict(payload.get("generateContentRequest") or payload)
+    inner.pop("model", None)
+    chat = gemini.request_to_canonical(inner, model=model)
+    return json_response({"totalTokens": await count_request_tokens(chat)})
 
 
+@keyed_view(FRONTEND)
 async def get_model(request: HttpRequest, model: str) -> HttpResponse:
-    try:
-        await require_principal(request)
-    except c.ProxyError as err:
-        return FRONTEND.error_response(err)
     for backend, name in await list_all_models():
         if model in (f"{backend}:{name}", name):
             return json_response(_model_info(backend, name))
-    return FRONTEND.error_response(c.ProxyError(f"model '{model}' is not available", kind="not_found"))
+    raise c.ProxyError(f"model '{model}' is not available", kind="not_found")

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from ..models_listing import list_all_models
 from ..translation import canonical as c
 from ..translation import openai_chat
-from .base import Frontend, handle_chat, json_response, require_principal
+from .base import Frontend, handle_chat, json_response, keyed_view
 
 FRONTEND = Frontend("openai_chat", openai_chat)
 
@@ -18,11 +18,8 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
     return await handle_chat(request, FRONTEND, openai_chat.request_to_canonical)
 
 
+@keyed_view(FRONTEND)
 async def models(request: HttpRequest) -> HttpResponse:
-    try:
-        await require_principal(request)
-    except c.ProxyError as err:
-        return FRONTEND.error_response(err)
     data = [
         {"id": f"{backend}:{model}", "object": "model", "created": 0, "owned_by": backend}
         for backend, model in await list_all_models()
