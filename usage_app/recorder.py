@@ -35,21 +35,31 @@ MAX_BACKOFF_SECONDS = 30.0
 
 
 class Pending:
-    """A queued usage row. Built from a finished ``RequestContext`` in the writer thread, so the
-    model instance (tens of microseconds) is not constructed on the event loop."""
+    """A queued usage row, turned into field values in the writer thread (not on the event loop).
 
-    __slots__ = ("_source", "_record", "capture")
+    Most rows go to the database straight from those values; a model instance is only built for
+    rows whose new id is needed (captured bodies point at their record)."""
+
+    __slots__ = ("_source", "_values", "capture")
 
     def __init__(self, source: UsageRecord | RequestContext, capture: tuple[Any, Any] | None = None) -> None:
         self._source = source
-        self._record: UsageRecord | None = source if isinstance(source, UsageRecord) else None
+        self._values: dict[str, Any] | None = None
         self.capture = capture
 
     @property
+    def values(self) -> dict[str, Any]:
+        if self._values is None:
+            source = self._source
+            self._values = (
+                {f.attname: getattr(source, f.attname) for f in _ROW_FIELDS}
+                if isinstance(source, UsageRecord)
+                else usage_values_from_context(source)
+            )
+        return self._values
+
     def record(self) -> UsageRecord:
-        if self._record is None:
-            self._record = usage_record_from_context(self._source)  # type: ignore[arg-type]
-        return self._record
+        return UsageRecord(**self.values)
 
 
 def _estimate_tokens(value: Any) -> int:
@@ -60,16 +70,18 @@ def _estimate_tokens(value: Any) -> int:
     return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
+_ROW_FIELDS = [f for f in UsageRecord._meta.concrete_fields if not f.primary_key]
 # Fields whose Python value is already what the database driver takes (no conversion needed).
 _PLAIN_FIELDS = (models.IntegerField, models.CharField, models.TextField, models.BooleanField, models.FloatField)
 
 
-def _insert_many(records: list[UsageRecord]) -> None:
+def _insert_many(rows_values: list[dict[str, Any]]) -> None:
     """One prepared INSERT run with ``executemany``: the same rows ``bulk_create`` writes, without
-    compiling SQL per field and row or converting plain values (measured as the writer's main
-    cost under load). Used when no row needs its new id back (only captured bodies do)."""
+    building model instances, compiling SQL per field and row, or converting plain values (measured
+    as the writer's main cost under load; the writer's Python work competes with the event loop for
+    the GIL). Used when no row needs its new id back (only captured bodies do)."""
     conn = connections[UsageRecord.objects.db]
-    fields = [f for f in UsageRecord._meta.concrete_fields if not f.primary_key]
+    fields = _ROW_FIELDS
     quote = conn.ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
         quote(UsageRecord._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
@@ -79,9 +91,9 @@ def _insert_many(records: list[UsageRecord]) -> None:
         for f in fields
     ]
     rows = [
-        [getattr(r, name) if field is None else field.get_db_prep_save(getattr(r, name), conn)
+        [values.get(name) if field is None else field.get_db_prep_save(values.get(name), conn)
          for name, field in converters]
-        for r in records
+        for values in rows_values
     ]
     with conn.cursor() as cursor:
         cursor.executemany(sql, rows)
@@ -89,6 +101,11 @@ def _insert_many(records: list[UsageRecord]) -> None:
 
 def usage_record_from_context(ctx: RequestContext) -> UsageRecord:
     """An unsaved record for ``ctx`` (cost is left for the writer)."""
+    return UsageRecord(**usage_values_from_context(ctx))
+
+
+def usage_values_from_context(ctx: RequestContext) -> dict[str, Any]:
+    """The usage row for ``ctx`` as field values (by attribute name); cost is left for the writer."""
     usage = ctx.usage
     input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
     estimated = ctx.usage_estimated
@@ -98,7 +115,7 @@ def usage_record_from_context(ctx: RequestContext) -> UsageRecord:
         output_tokens = _estimate_tokens(ctx.extra.get("answer"))
         estimated = bool(input_tokens or output_tokens)
     ttft = ctx.ttft_ms
-    return UsageRecord(
+    return dict(
         created_at=datetime.fromtimestamp(ctx.started_wall, tz=UTC),
         proxy_key_id=ctx.principal_key_id,
         owner=ctx.principal_name[:120],
@@ -250,35 +267,34 @@ class Recorder:
 
     def write_batch(self, batch: list[Pending]) -> None:
         close_old_connections()
-        records = [item.record for item in batch]
-        for record in records:
-            if record.cost_usd is None and record.backend and record.model:
-                record.cost_usd = cost_for(
-                    backend=record.backend,
-                    model=record.model,
-                    input_tokens=record.input_tokens,
-                    output_tokens=record.output_tokens,
-                    cached_tokens=record.cached_tokens,
-                    reasoning_tokens=record.reasoning_tokens,
+        rows = [item.values for item in batch]
+        for row in rows:
+            if row.get("cost_usd") is None and row.get("backend") and row.get("model"):
+                row["cost_usd"] = cost_for(
+                    backend=row["backend"],
+                    model=row["model"],
+                    input_tokens=row.get("input_tokens") or 0,
+                    output_tokens=row.get("output_tokens") or 0,
+                    cached_tokens=row.get("cached_tokens") or 0,
+                    reasoning_tokens=row.get("reasoning_tokens") or 0,
                 )
         self.insert(batch)
-        for record in records:
-            if record.cost_usd:
-                metrics.COST.labels(record.backend or "none", record.model or "none").inc(float(record.cost_usd))
+        for row in rows:
+            if row.get("cost_usd"):
+                metrics.COST.labels(row["backend"] or "none", row["model"] or "none").inc(float(row["cost_usd"]))
 
     def insert(self, batch: list[Pending]) -> None:
         """The writer's one database call (tests make it fail to simulate an outage)."""
         with transaction.atomic():
-            for item in batch:
-                item.record.pk = None  # a retried batch may have half-assigned ids from a rolled-back insert
             if not any(item.capture is not None for item in batch):
-                _insert_many([item.record for item in batch])
+                _insert_many([item.values for item in batch])
                 return
-            UsageRecord.objects.bulk_create([item.record for item in batch])
+            records = [item.record() for item in batch]
+            UsageRecord.objects.bulk_create(records)
             captures = [
-                CapturedExchange(record=item.record, created_at=item.record.created_at,
+                CapturedExchange(record=record, created_at=record.created_at,
                                  prompt=item.capture[0], answer=item.capture[1])
-                for item in batch
+                for item, record in zip(batch, records, strict=True)
                 if item.capture is not None
             ]
             if captures:
