@@ -540,14 +540,14 @@ class Bench:
                 self.added(p, d)
 
     def s_stream(self) -> None:
-        log(f"scenario stream: {self.chunks}-chunk SSE from nginx, direct vs proxy, concurrency 10/100")
+        log(f"scenario stream: {self.chunks}-chunk SSE from nginx, direct vs proxy, concurrency 1/10/100")
         body = fixtures.openai_request(stream=True)
         with Proxy(self.nginx_sse_base) as px:
             err = self.validate(px.url, body, "[DONE]")
             if err:
                 raise RuntimeError(f"proxy does not stream: {err}")
             streamclient(px.url, body, conc=10, duration=2)
-            for c in (10, 100):
+            for c in (1, 10, 100):
                 d = self.load_stream("stream", "direct", self.nginx_sse_chat, body, None, conc=c, duration=self.dur)
                 p = self.load_stream("stream", "proxy-daphne", px.url, body, px.pid, conc=c, duration=self.dur,
                                      server="daphne")
@@ -630,7 +630,7 @@ class Bench:
             on["cpu_ms_on_minus_off"] = (on["cpu_ms_per_req"] or 0) - (off["cpu_ms_per_req"] or 0)
 
     def s_servers(self) -> None:
-        log("scenario servers: daphne vs uvicorn vs uvicorn --workers 2 (non-stream c10/c100, stream c100)")
+        log("scenario servers: daphne vs uvicorn vs uvicorn --workers 2 (non-stream c1/c10/c100, stream c1/c100)")
         try:
             chk = subprocess.run([str(PY), "-c", "import uvicorn"], capture_output=True)
             if chk.returncode:
@@ -649,24 +649,25 @@ class Bench:
                     continue
                 wrk(px.url, body, 10, 2)
                 rss_idle = px.rss()
-                for c in (10, 100):
+                for c in (1, 10, 100):
                     r = self.load_wrk("servers", f"proxy-{label}", px.url, body, c, px.pid, server=label)
                     r["rss_idle_mb"] = rss_idle / 2**20
                     self.added(r, self.find(scenario="nonstream", target="direct", concurrency=c))
             # streams need the SSE upstream: a second short start
             with Proxy(self.nginx_sse_base, server=server, workers=workers) as px:
                 streamclient(px.url, sbody, conc=10, duration=1)
-                r = self.load_stream("servers-stream", f"proxy-{label}", px.url, sbody, px.pid, conc=100,
-                                     duration=self.dur, server=label)
-                self.added(r, self.find(scenario="stream", target="direct", concurrency=100))
-        base = {c: self.find(scenario="servers", target="proxy-daphne", concurrency=c) for c in (10, 100)}
+                for c in (1, 100):
+                    r = self.load_stream("servers-stream", f"proxy-{label}", px.url, sbody, px.pid, conc=c,
+                                         duration=self.dur, server=label)
+                    self.added(r, self.find(scenario="stream", target="direct", concurrency=c))
+        base = {c: self.find(scenario="servers", target="proxy-daphne", concurrency=c) for c in (1, 10, 100)}
         for r in self.results:
             if r["scenario"] == "servers" and base.get(r["concurrency"]):
                 r["rps_ratio_vs_daphne"] = r["rps"] / base[r["concurrency"]]["rps"]
-        sb = self.find(scenario="servers-stream", target="proxy-daphne")
+        sbase = {c: self.find(scenario="servers-stream", target="proxy-daphne", concurrency=c) for c in (1, 100)}
         for r in self.results:
-            if r["scenario"] == "servers-stream" and sb:
-                r["rps_ratio_vs_daphne"] = r["rps"] / sb["rps"]
+            if r["scenario"] == "servers-stream" and sbase.get(r["concurrency"]):
+                r["rps_ratio_vs_daphne"] = r["rps"] / sbase[r["concurrency"]]["rps"]
 
     def s_soak(self) -> None:
         n, every = self.soak_requests, self.soak_interval
@@ -973,11 +974,16 @@ def markdown(report: dict) -> str:
     lt = rows("litellm")
     if lt:
         L += [f"## LiteLLM proxy {report['extra'].get('litellm_version', '')} (same upstream, non-stream, 1 worker)", "",
-              "| conc | LiteLLM req/s | ours req/s | ours/LiteLLM | LiteLLM p50 ms | ours p50 ms | LiteLLM added p50 ms | LiteLLM CPU ms/req | LiteLLM RSS peak MB |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| conc | LiteLLM req/s | ours req/s (Daphne) | ours/LiteLLM | best of ours (server) | best/LiteLLM | LiteLLM p50 ms | ours p50 ms | LiteLLM added p50 ms | LiteLLM CPU ms/req | LiteLLM RSS peak MB |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in lt:
             ratio = (r["proxy_rps"] / r["rps"]) if r.get("proxy_rps") and r["rps"] else None
+            same_conc = [x for x in rows("servers") if x["concurrency"] == r["concurrency"]]
+            best = max(same_conc, key=lambda x: x["rps"]) if same_conc else None
+            best_ratio = (best["rps"] / r["rps"]) if best and r["rps"] else None
+            best_cell = f"{fmt(best['rps'], '.0f')} ({best['server']})" if best else "–"
             L.append(f"| {r['concurrency']} | {fmt(r['rps'], '.0f')} | {fmt(r.get('proxy_rps'), '.0f')} | {fmt(ratio, '.2f')} | "
+                     f"{best_cell} | {fmt(best_ratio, '.2f')} | "
                      f"{fmt(r['p50_ms'], '.2f')} | {fmt(r.get('proxy_p50_ms'), '.2f')} | {fmt(r.get('added_p50_ms'), '.2f')} | "
                      f"{fmt(r.get('cpu_ms_per_req'), '.2f')} | {fmt(r.get('rss_peak_mb'), '.0f')} |")
         L.append("")
