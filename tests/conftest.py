@@ -92,6 +92,15 @@ class Fakes:
         return fake
 
 
+@pytest.fixture(scope="session", autouse=True)
+def usage_writer_released(django_db_setup: None, django_db_blocker: object) -> Iterator[None]:
+    """End the usage writer (closing its connection) before the test database is dropped."""
+    yield
+    from usage_app.recorder import stop
+
+    stop(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def fakes() -> Iterator[Fakes]:
     started = Fakes(

@@ -232,12 +232,17 @@ class Recorder:
         while True:
             if not batch:
                 if self._stop and self.queue.empty():
+                    connection.close()
                     return
                 # Wait for a full batch (or the flush interval) so inserts stay large.
                 self._wake.wait(self.flush_interval)
                 self._wake.clear()
                 batch = self._take_batch(wait=0.05)
                 if not batch:
+                    # Idle for a whole interval: release the connection (it would also block dropping a
+                    # test database). Not after every batch: with SQLite in WAL mode, closing the last
+                    # connection checkpoints the whole log, which a busy writer need not pay each time.
+                    connection.close()
                     continue
             try:
                 self.write_batch(batch)
@@ -261,9 +266,6 @@ class Recorder:
             batch = []
             if not self.queue.empty():
                 self._wake.set()
-            else:
-                # Idle: do not hold a database connection (it would also block dropping a test database).
-                connection.close()
 
     def write_batch(self, batch: list[Pending]) -> None:
         close_old_connections()
@@ -321,9 +323,12 @@ class Recorder:
         return True
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then end the writer thread (which closes its connection)."""
         self.flush(timeout)
         self._stop = True
         self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
 
 
 _recorder: Recorder | None = None
@@ -346,6 +351,12 @@ def get_recorder() -> Recorder:
 def flush(timeout: float = 10.0) -> bool:
     """Write every queued record now (tests, shutdown)."""
     return True if _recorder is None else _recorder.flush(timeout)
+
+
+def stop(timeout: float = 10.0) -> None:
+    """Write every queued record and end the writer thread (graceful shutdown, end of a test run)."""
+    if _recorder is not None:
+        _recorder.stop(timeout)
 
 
 def record_request(ctx: RequestContext) -> None:
