@@ -204,11 +204,13 @@ async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestCo
     upstream, head = await _run_attempts(plan, ctx, open_stream)
     encoder = frontend.stream_encoder(chat)
     guarded = guard_stream(_prepend(head, upstream), chat, ctx)
-    response = StreamingHttpResponse(
-        _stream_body(guarded, encoder, ctx, upstream=upstream, chat=chat), content_type=encoder.content_type
-    )
+    return _streaming_response(_stream_body(guarded, encoder, ctx, upstream=upstream, chat=chat), encoder)
+
+
+def _streaming_response(body: AsyncIterator[bytes], encoder: Any) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(body, content_type=encoder.content_type)
     response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
+    response["X-Accel-Buffering"] = "no"  # no proxy buffering in front of us either
     return response
 
 
@@ -228,9 +230,7 @@ def answer_directly(frontend: FrontendLike, chat: c.ChatRequest, text: str, ctx:
         yield c.StreamEnd("end_turn", c.Usage())
 
     encoder = frontend.stream_encoder(chat)
-    response = StreamingHttpResponse(_stream_body(events(), encoder, ctx), content_type=encoder.content_type)
-    response["Cache-Control"] = "no-cache"
-    return response
+    return _streaming_response(_stream_body(events(), encoder, ctx), encoder)
 
 
 async def _prepend(head: list[c.StreamEvent], rest: AsyncIterator[c.StreamEvent]) -> AsyncIterator[c.StreamEvent]:
