@@ -17,7 +17,7 @@ from django.conf import settings
 from .context import RequestContext
 from .loop_detection import LoopConfig, LoopDetector, find_loop, halt_notice
 from .redaction import SecretRedactor
-from .token_estimate import estimate_request_tokens
+from .token_estimate import estimate_request_tokens, estimate_tokens_for_chars
 from .tool_loop import ToolLoopTracker
 from .translation import canonical as c
 
@@ -193,7 +193,7 @@ def _halt(notice: str, chat: c.ChatRequest, ctx: RequestContext, answer_chars: i
     if ctx.usage.output_tokens == 0:
         ctx.usage = c.Usage(
             input_tokens=ctx.usage.input_tokens or estimate_request_tokens(chat),
-            output_tokens=(answer_chars + 3) // 4,
+            output_tokens=estimate_tokens_for_chars(answer_chars),
         )
         ctx.usage_estimated = True
     return c.TextDelta(notice if notice.startswith("\n") else f"\n\n{notice}")

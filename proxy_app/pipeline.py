@@ -19,7 +19,7 @@ from .guards import guard_response, guard_stream
 from .registry import BackendRuntime, Registry
 from .routing import Attempt, Target, parse_target, plan_attempts, soonest_recovery
 from .secrets_util import mask_secret
-from .token_estimate import estimate_request_tokens, estimate_text_tokens
+from .token_estimate import estimate_request_tokens, estimate_text_tokens, estimate_tokens_for_chars
 from .translation import canonical as c
 from .translation.common import new_id
 
@@ -294,7 +294,7 @@ def _observe(event: c.StreamEvent, ctx: RequestContext, chat: c.ChatRequest | No
     elif isinstance(event, c.StreamEnd):
         ctx.usage = event.usage
         if _usage_missing(event.usage) and chat is not None:
-            ctx.usage = c.Usage(estimate_request_tokens(chat), (ctx.answer_chars + 3) // 4)
+            ctx.usage = c.Usage(estimate_request_tokens(chat), estimate_tokens_for_chars(ctx.answer_chars))
             ctx.usage_estimated = True
     elif isinstance(event, c.StreamStart) and event.usage is not None:
         ctx.usage = event.usage

@@ -9,8 +9,12 @@ from .translation import canonical as c
 CHARS_PER_TOKEN = 4
 
 
+def estimate_tokens_for_chars(chars: int) -> int:
+    return (chars + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
 def estimate_text_tokens(text: str) -> int:
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+    return estimate_tokens_for_chars(len(text))
 
 
 def estimate_request_tokens(chat: c.ChatRequest) -> int:

@@ -30,7 +30,6 @@ from .pricing import cost_for
 logger = logging.getLogger("llmproxy.usage.recorder")
 
 ERROR_MESSAGE_MAX = 500
-CHARS_PER_TOKEN = 4
 MAX_BACKOFF_SECONDS = 30.0
 
 
@@ -60,14 +59,6 @@ class Pending:
 
     def record(self) -> UsageRecord:
         return UsageRecord(**self.values)
-
-
-def _estimate_tokens(value: Any) -> int:
-    """~4 characters per token: good to ±20% for English and code, and costs nothing."""
-    if value is None:
-        return 0
-    text = value if isinstance(value, str) else str(value)
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
 _ROW_FIELDS = [f for f in UsageRecord._meta.concrete_fields if not f.primary_key]
@@ -106,14 +97,8 @@ def usage_record_from_context(ctx: RequestContext) -> UsageRecord:
 
 def usage_values_from_context(ctx: RequestContext) -> dict[str, Any]:
     """The usage row for ``ctx`` as field values (by attribute name); cost is left for the writer."""
+    # Usage the upstream did not report was already estimated (and flagged) by the pipeline.
     usage = ctx.usage
-    input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
-    estimated = ctx.usage_estimated
-    if not input_tokens and not output_tokens and ctx.status < 400 and not ctx.answered_by_proxy:
-        # The upstream reported nothing: estimate from whatever text the pipeline left us.
-        input_tokens = _estimate_tokens(ctx.extra.get("prompt"))
-        output_tokens = _estimate_tokens(ctx.extra.get("answer"))
-        estimated = bool(input_tokens or output_tokens)
     ttft = ctx.ttft_ms
     return dict(
         created_at=datetime.fromtimestamp(ctx.started_wall, tz=UTC),
@@ -144,11 +129,11 @@ def usage_values_from_context(ctx: RequestContext) -> dict[str, Any]:
         error_type=ctx.error_type[:60],
         error_message=ctx.error_message[:ERROR_MESSAGE_MAX],
         stream=ctx.stream,
-        input_tokens=max(input_tokens, 0),
-        output_tokens=max(output_tokens, 0),
+        input_tokens=max(usage.input_tokens, 0),
+        output_tokens=max(usage.output_tokens, 0),
         cached_tokens=max(usage.cached_tokens, 0),
         reasoning_tokens=max(usage.reasoning_tokens, 0),
-        tokens_estimated=estimated,
+        tokens_estimated=ctx.usage_estimated,
         latency_ms=round(ctx.latency_ms, 3),
         ttft_ms=None if ttft is None else round(ttft, 3),
         loop_halts=ctx.loop_halts,
