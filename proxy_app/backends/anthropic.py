@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import orjson
 from django.conf import settings
 
 from ..translation import anthropic
@@ -35,5 +36,5 @@ class AnthropicConnector(Connector):
         body = anthropic.request_from_canonical(dataclasses.replace(req, model=model, stream=False))
         for field in ("max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata"):
             body.pop(field, None)  # count_tokens accepts only the prompt-shaping fields
-        payload = await self._post_json(f"{self.spec.base_url}/messages/count_tokens", body, key, req)
+        payload = await self._post_json(f"{self.spec.base_url}/messages/count_tokens", orjson.dumps(body), key, req)
         return int(payload["input_tokens"])

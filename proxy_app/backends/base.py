@@ -110,23 +110,7 @@ class Connector:
 
     async def complete(self, req: c.ChatRequest, model: str, key: str | None) -> c.ChatResponse:
         """One non-streamed call; raises ``ProxyError`` for any upstream or transport failure."""
-        body = self._body(req, model)
-        try:
-            async with asyncio.timeout(self.total_timeout):
-                response = await send(self.spec.base_url, "POST", self.url(model, stream=False), content=body,
-                                      headers=self.headers(key, req), timeout=self.http_timeout)
-                try:
-                    content = await response.aread()
-                finally:
-                    await response.aclose()
-        except (TimeoutError, httpx.TransportError) as exc:
-            raise transport_error(exc, self.name) from exc
-        if response.status_code >= 400:
-            raise self.error_from_response(response.status_code, content, response.headers)
-        try:
-            payload = orjson.loads(content)
-        except orjson.JSONDecodeError as exc:
-            raise c.ProxyError(f"backend '{self.name}' sent a response that is not JSON", kind="bad_gateway") from exc
+        payload = await self._post_json(self.url(model, stream=False), self._body(req, model), key, req)
         return self.protocol.response_to_canonical(payload)
 
     async def stream(self, req: c.ChatRequest, model: str, key: str | None) -> AsyncIterator[c.StreamEvent]:
@@ -170,17 +154,25 @@ class Connector:
         """The provider's own token count for ``req``, or None where it has no counting endpoint."""
         return None
 
-    async def _post_json(self, url: str, payload: Any, key: str | None, req: c.ChatRequest) -> Any:
-        """A small JSON call with the connector's auth; ``ProxyError`` on any failure."""
-        client = get_client(self.spec.base_url)
+    async def _post_json(self, url: str, body: bytes, key: str | None, req: c.ChatRequest) -> Any:
+        """POST a JSON body with the connector's auth and timeouts; the parsed JSON answer, or a
+        ``ProxyError`` for any transport, HTTP or decoding failure."""
         try:
-            response = await client.post(url, content=orjson.dumps(payload), headers=self.headers(key, req),
-                                         timeout=self.http_timeout)
+            async with asyncio.timeout(self.total_timeout):
+                response = await send(self.spec.base_url, "POST", url, content=body,
+                                      headers=self.headers(key, req), timeout=self.http_timeout)
+                try:
+                    content = await response.aread()
+                finally:
+                    await response.aclose()
         except (TimeoutError, httpx.TransportError) as exc:
             raise transport_error(exc, self.name) from exc
         if response.status_code >= 400:
-            raise self.error_from_response(response.status_code, response.content, response.headers)
-        return orjson.loads(response.content)
+            raise self.error_from_response(response.status_code, content, response.headers)
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError as exc:
+            raise c.ProxyError(f"backend '{self.name}' sent a response that is not JSON", kind="bad_gateway") from exc
 
     async def list_models(self, key: str | None) -> list[str]:
         if self.spec.static_models:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import orjson
+
 from ..translation import canonical as c
 from ..translation import gemini
 from .base import Connector
@@ -36,5 +38,5 @@ class GeminiConnector(Connector):
         name = model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
         inner = gemini.request_from_canonical(dataclasses.replace(req, model=model, stream=False))
         body = {"generateContentRequest": {"model": name, **inner}}
-        payload = await self._post_json(f"{self.spec.base_url}/{name}:countTokens", body, key, req)
+        payload = await self._post_json(f"{self.spec.base_url}/{name}:countTokens", orjson.dumps(body), key, req)
         return int(payload["totalTokens"])
