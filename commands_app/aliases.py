@@ -24,7 +24,6 @@ def alias_save(*, name: str, command: str, owner_id: int | None) -> None:
     from .models import CommandAlias
 
     CommandAlias.objects.update_or_create(owner_id=owner_id, name=name, defaults={"command": command})
-    invalidate_aliases()
 
 
 def invalidate_aliases() -> None:

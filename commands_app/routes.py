@@ -74,7 +74,7 @@ def route_set_elements(route: FailoverRoute, targets: list[str]) -> None:
         FailoverRouteElement.objects.bulk_create(
             FailoverRouteElement(route=route, position=i, target=t) for i, t in enumerate(targets)
         )
-    invalidate_routes()
+    invalidate_routes()  # bulk_create sends no post_save signal
 
 
 def routes_for(owner_id: int | None) -> list[tuple[FailoverRoute, list[str]]]:

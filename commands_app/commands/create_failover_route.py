@@ -6,7 +6,7 @@ from asgiref.sync import sync_to_async
 
 from ..parser import Command
 from ..registry import CommandContext, CommandError, command
-from ..routes import invalidate_routes, route_create
+from ..routes import route_create
 from ._routes_support import POLICIES, route_name
 
 
@@ -18,5 +18,4 @@ async def run(cmd: Command, ctx: CommandContext) -> str:
     if policy not in POLICIES:
         raise CommandError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     await sync_to_async(route_create, thread_sensitive=True)(name=name, policy=policy, owner_id=ctx.owner_id)
-    invalidate_routes()
     return f"failover route '{name}' ready (policy {policy}); add elements with route-append(name={name}, backend:model, …)"

@@ -6,7 +6,7 @@ from asgiref.sync import sync_to_async
 
 from ..parser import Command
 from ..registry import CommandContext, CommandError, command
-from ..routes import invalidate_routes, route_delete
+from ..routes import route_delete
 from ._routes_support import route_name
 
 
@@ -16,5 +16,4 @@ async def run(cmd: Command, ctx: CommandContext) -> str:
     name = route_name(cmd)
     if not await sync_to_async(route_delete, thread_sensitive=True)(name=name, owner_id=ctx.owner_id):
         raise CommandError(f"no failover route named '{name}'")
-    invalidate_routes()
     return f"failover route '{name}' deleted"
