@@ -7,16 +7,19 @@ and only the open period (and unaligned edges) from raw records.
 
 from __future__ import annotations
 
+import functools
+import operator
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
-from django.db.models.functions import TruncDay, TruncHour
+from django.db.models import BigIntegerField, Count, Max, Min, Q, QuerySet, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncDay, TruncHour
 from django.utils import timezone
 
 from .models import RollupState, UsageRecord, UsageRollup
@@ -48,6 +51,13 @@ RAW_AGGREGATES: dict[str, Any] = {
 }
 SUM_FIELDS = ("requests", "errors", "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens",
               "unpriced_requests")
+# The same sums over rollup rows; histogram buckets are summed element-wise in SQL (portable JSON
+# array access), so a stats query returns one row per group rather than every rollup row.
+ROLLUP_AGGREGATES: dict[str, Any] = {
+    **{f"a_{name}": Sum(name) for name in (*SUM_FIELDS, "cost_usd", "latency_sum_ms")},
+    **{f"a_h_{i}": Sum(Cast(KeyTextTransform(str(i), "latency_hist"), BigIntegerField()))
+       for i in range(len(LATENCY_BOUNDS_MS) + 1)},
+}
 
 
 def floor_hour(dt: datetime) -> datetime:
@@ -99,22 +109,8 @@ class Agg:
     hist: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_MS) + 1))
 
     def add(self, *, cost_usd: Decimal | None, latency_sum_ms: float | None, hist: Iterable[int], **sums: int) -> None:
-        self.add_values(sums.get("requests") or 0, sums.get("errors") or 0, sums.get("input_tokens") or 0,
-                        sums.get("output_tokens") or 0, sums.get("cached_tokens") or 0,
-                        sums.get("reasoning_tokens") or 0, sums.get("unpriced_requests") or 0,
-                        cost_usd, latency_sum_ms, hist)
-
-    def add_values(self, requests: int, errors: int, input_tokens: int, output_tokens: int, cached_tokens: int,
-                   reasoning_tokens: int, unpriced_requests: int, cost_usd: Decimal | None,
-                   latency_sum_ms: float | None, hist: Iterable[int]) -> None:
-        """Positional fast path (order of SUM_FIELDS): stats read thousands of rollup rows per call."""
-        self.requests += requests
-        self.errors += errors
-        self.input_tokens += input_tokens
-        self.output_tokens += output_tokens
-        self.cached_tokens += cached_tokens
-        self.reasoning_tokens += reasoning_tokens
-        self.unpriced_requests += unpriced_requests
+        for name in SUM_FIELDS:
+            setattr(self, name, getattr(self, name) + (sums.get(name) or 0))
         if cost_usd is not None:
             self.cost_usd = cost_usd if self.cost_usd is None else self.cost_usd + cost_usd
         self.latency_sum_ms += latency_sum_ms or 0.0
@@ -153,21 +149,36 @@ def _hist_from_cumulative(row: dict[str, Any]) -> list[int]:
     return hist
 
 
-def aggregate_records(qs: QuerySet[UsageRecord], dims: dict[str, Any]) -> dict[tuple[Any, ...], Agg]:
-    """SQL GROUP BY ``dims`` (name -> field name or expression) over ``qs``."""
-    annotations = {f"g_{name}": expr for name, expr in dims.items() if not isinstance(expr, str)}
-    columns = [expr if isinstance(expr, str) else f"g_{name}" for name, expr in dims.items()]
-    grouped = qs.order_by().annotate(**annotations) if annotations else qs.order_by()
-    rows = grouped.values(*columns).annotate(**RAW_AGGREGATES) if columns else [grouped.aggregate(**RAW_AGGREGATES)]
+def _rollup_hist(row: dict[str, Any]) -> list[int]:
+    return [int(row[f"a_h_{i}"] or 0) for i in range(len(LATENCY_BOUNDS_MS) + 1)]
+
+
+def _group(qs: QuerySet[Any], columns: list[str], aggregates: dict[str, Any],
+           hist: Callable[[dict[str, Any]], list[int]]) -> dict[tuple[Any, ...], Agg]:
+    """One SQL query: ``aggregates`` grouped by ``columns`` (or over everything), as Aggs by group key."""
+    rows = qs.values(*columns).annotate(**aggregates) if columns else [qs.aggregate(**aggregates)]
     out: dict[tuple[Any, ...], Agg] = {}
     for row in rows:
         if not row["a_requests"]:
             continue
         agg = Agg()
-        agg.add(cost_usd=row["a_cost_usd"], latency_sum_ms=row["a_latency_sum_ms"], hist=_hist_from_cumulative(row),
+        agg.add(cost_usd=row["a_cost_usd"], latency_sum_ms=row["a_latency_sum_ms"], hist=hist(row),
                 **{name: row[f"a_{name}"] for name in SUM_FIELDS})
         out[tuple(row[c] for c in columns)] = agg
     return out
+
+
+def aggregate_records(qs: QuerySet[UsageRecord], dims: dict[str, Any]) -> dict[tuple[Any, ...], Agg]:
+    """SQL GROUP BY ``dims`` (name -> field name or expression) over raw records."""
+    annotations = {f"g_{name}": expr for name, expr in dims.items() if not isinstance(expr, str)}
+    columns = [expr if isinstance(expr, str) else f"g_{name}" for name, expr in dims.items()]
+    grouped = qs.order_by().annotate(**annotations) if annotations else qs.order_by()
+    return _group(grouped, columns, RAW_AGGREGATES, _hist_from_cumulative)
+
+
+def aggregate_rollups(qs: QuerySet[UsageRollup], columns: Iterable[str]) -> dict[tuple[Any, ...], Agg]:
+    """SQL GROUP BY ``columns`` over rollup rows, histograms included."""
+    return _group(qs.order_by(), list(columns), ROLLUP_AGGREGATES, _rollup_hist)
 
 
 # ---------------------------------------------------------------- rollups (services)
@@ -215,15 +226,8 @@ def _rollup_hours(start: datetime, end: datetime) -> int:
 
 def _rollup_day(day: datetime) -> int:
     """Recompute the daily rollups of ``day`` from its hourly rollups."""
-    groups: dict[tuple[Any, ...], Agg] = {}
     hourly = UsageRollup.objects.filter(period=UsageRollup.HOUR, period_start__gte=day, period_start__lt=day + DAY)
-    for row in hourly.order_by().values(*ROLLUP_FIELDS, *SUM_FIELDS, "cost_usd", "latency_sum_ms", "latency_hist"):
-        key = (day, *(row[f] for f in ROLLUP_FIELDS))
-        groups.setdefault(key, Agg()).add(
-            cost_usd=row["cost_usd"], latency_sum_ms=row["latency_sum_ms"], hist=row["latency_hist"] or [],
-            **{name: row[name] for name in SUM_FIELDS},
-        )
-    rows = [_rollup_row(UsageRollup.DAY, key, agg) for key, agg in groups.items()]
+    rows = [_rollup_row(UsageRollup.DAY, (day, *key), agg) for key, agg in aggregate_rollups(hourly, ROLLUP_FIELDS).items()]
     with transaction.atomic():
         UsageRollup.objects.filter(period=UsageRollup.DAY, period_start=day).delete()
         UsageRollup.objects.bulk_create(rows, batch_size=1000)
@@ -366,6 +370,10 @@ RAW_GROUP_DIMS: dict[str, Any] = {
 }
 
 
+def _any_of(conditions: Iterable[Q]) -> Q:
+    return functools.reduce(operator.or_, conditions)
+
+
 def usage_stats(f: StatsFilter) -> dict[str, Any]:
     """Totals and an optional breakdown for the filter, reading rollups wherever they are complete."""
     state = RollupState.objects.filter(name="default").first()
@@ -382,23 +390,25 @@ def usage_stats(f: StatsFilter) -> dict[str, Any]:
     if f.key_id is not None:
         raw_filters["proxy_key_id"] = f.key_id
     raw_dims = {f.group_by: RAW_GROUP_DIMS[f.group_by]} if f.group_by else {}
-    for start, end in seg.raw:
-        qs = UsageRecord.objects.filter(created_at__gte=start, created_at__lt=end, **raw_filters)
-        for key, agg in aggregate_records(qs, raw_dims).items():
+    def collect(found: dict[tuple[Any, ...], Agg]) -> None:
+        for key, agg in found.items():
             groups.setdefault(_group_label(key[0], f.group_by) if f.group_by else None, Agg()).merge(agg)
+
+    # One query per table: segments are OR-ed ranges, since compiling the aggregates costs more than running them.
+    if seg.raw:
+        in_raw = _any_of(Q(created_at__gte=start, created_at__lt=end) for start, end in seg.raw)
+        collect(aggregate_records(UsageRecord.objects.filter(in_raw, **raw_filters), raw_dims))
 
     rollup_filters = dict(filters)
     if f.key_id is not None:
         rollup_filters["proxy_key_id"] = f.key_id
     group_field = {"day": "period_start", "hour": "period_start"}.get(f.group_by or "", f.group_by)
-    fields = [*SUM_FIELDS, "cost_usd", "latency_sum_ms", "latency_hist", *([group_field] if group_field else [])]
-    for period, ranges in ((UsageRollup.HOUR, seg.hourly), (UsageRollup.DAY, seg.daily)):
-        for start, end in ranges:
-            qs = UsageRollup.objects.filter(period=period, period_start__gte=start, period_start__lt=end,
-                                            **rollup_filters).order_by()
-            for row in qs.values_list(*fields):
-                label = _group_label(row[-1], f.group_by) if group_field else None
-                groups.setdefault(label, Agg()).add_values(*row[:10])
+    rolled = [(UsageRollup.HOUR, r) for r in seg.hourly] + [(UsageRollup.DAY, r) for r in seg.daily]
+    if rolled:
+        in_rolled = _any_of(Q(period=period, period_start__gte=start, period_start__lt=end)
+                            for period, (start, end) in rolled)
+        qs = UsageRollup.objects.filter(in_rolled, **rollup_filters)
+        collect(aggregate_rollups(qs, [group_field] if group_field else []))
     totals = Agg()
     for agg in groups.values():
         totals.merge(agg)
