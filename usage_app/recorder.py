@@ -1,25 +1,29 @@
 """The usage recorder: request observer -> bounded in-process queue -> background batch writer.
 
-The observer runs on the event loop, so it only builds an unsaved ``UsageRecord`` and does a
-non-blocking ``put_nowait``. A daemon thread drains the queue in batches with ``bulk_create``
-(cost is computed there, off the request path); when the database fails the batch is kept and
-retried with backoff. A full queue never blocks a request: the record is counted as overflow
+The observer runs on the event loop: it turns the request into a driver-ready row (see ``Pending``
+for why there) and does a non-blocking ``put_nowait``. A daemon thread drains the queue in batches
+of multi-row INSERTs (cost is computed there, off the request path); when the database fails the
+batch is kept and retried with backoff. A full queue never blocks a request: the record is counted as overflow
 and logged. ``flush()`` drains synchronously and runs at interpreter exit.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
+import operator
 import queue
+import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, connections, models, transaction
+from django.db import connection, connections, models, transaction
 
 from proxy_app.context import RequestContext, on_request_finished
 
@@ -34,28 +38,23 @@ MAX_BACKOFF_SECONDS = 30.0
 
 
 class Pending:
-    """A queued usage row, turned into field values in the writer thread (not on the event loop).
+    """A queued usage row: its field values, and the driver-ready row built from them.
 
-    Most rows go to the database straight from those values; a model instance is only built for
-    rows whose new id is needed (captured bodies point at their record)."""
+    Both are made on the submitting thread (the event loop), so the writer thread runs almost no
+    Python: under load, Python work in a second thread fights the event loop for the GIL, and the
+    measured cost of that fight was several times the cost of the work itself. Only the price
+    (which may reload admin prices from the database) is filled in by the writer. A model instance
+    is built only for rows whose new id is needed (captured bodies point at their record)."""
 
-    __slots__ = ("_source", "_values", "capture")
+    __slots__ = ("values", "row", "capture")
 
     def __init__(self, source: UsageRecord | RequestContext, capture: tuple[Any, Any] | None = None) -> None:
-        self._source = source
-        self._values: dict[str, Any] | None = None
+        if isinstance(source, UsageRecord):
+            self.values = {f.attname: getattr(source, f.attname) for f in _ROW_FIELDS}
+        else:
+            self.values = usage_values_from_context(source)
+        self.row = _row_format().row(self.values)
         self.capture = capture
-
-    @property
-    def values(self) -> dict[str, Any]:
-        if self._values is None:
-            source = self._source
-            self._values = (
-                {f.attname: getattr(source, f.attname) for f in _ROW_FIELDS}
-                if isinstance(source, UsageRecord)
-                else usage_values_from_context(source)
-            )
-        return self._values
 
     def record(self) -> UsageRecord:
         return UsageRecord(**self.values)
@@ -63,36 +62,83 @@ class Pending:
 
 _ROW_FIELDS = [f for f in UsageRecord._meta.concrete_fields if not f.primary_key]
 # Fields whose Python value is already what the database driver takes (no conversion needed).
-_PLAIN_FIELDS = (models.IntegerField, models.CharField, models.TextField, models.BooleanField, models.FloatField)
+# Decimals are passed as they are: costs come quantized from pricing, and both drivers adapt them.
+_PLAIN_FIELDS = (models.IntegerField, models.CharField, models.TextField, models.BooleanField, models.FloatField,
+                 models.DecimalField)
 
 
-def _insert_many(rows_values: list[dict[str, Any]]) -> None:
-    """One prepared INSERT run with ``executemany``: the same rows ``bulk_create`` writes, without
-    building model instances, compiling SQL per field and row, or converting plain values (measured
-    as the writer's main cost under load; the writer's Python work competes with the event loop for
-    the GIL). Used when no row needs its new id back (only captured bodies do)."""
-    conn = connections[UsageRecord.objects.db]
-    fields = _ROW_FIELDS
-    quote = conn.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(UsageRecord._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
-    )
-    converters = [
-        (f.attname, None if isinstance(f, _PLAIN_FIELDS) and not isinstance(f, models.JSONField) else f)
-        for f in fields
-    ]
-    rows = [
-        [values.get(name) if field is None else field.get_db_prep_save(values.get(name), conn)
-         for name, field in converters]
-        for values in rows_values
-    ]
-    with conn.cursor() as cursor:
-        cursor.executemany(sql, rows)
+class RowFormat:
+    """Usage rows as the database driver takes them: the cheapest correct Python -> driver conversion
+    per field, and multi-row INSERTs. The same rows ``bulk_create`` writes, without building model
+    instances, compiling SQL per field and row, or running each field's full save conversion.
+    Used when no row needs its new id back."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        conn = connections[alias]
+        quote = conn.ops.quote_name
+        self._head = "INSERT INTO {} ({}) VALUES ".format(
+            quote(UsageRecord._meta.db_table), ", ".join(quote(f.column) for f in _ROW_FIELDS)
+        )
+        self._values_tuple = "(" + ", ".join(["%s"] * len(_ROW_FIELDS)) + ")"
+        self._pick = operator.itemgetter(*(f.attname for f in _ROW_FIELDS))
+        self._converters = [(i, convert) for i, f in enumerate(_ROW_FIELDS)
+                            if (convert := self._converter(f, conn)) is not None]
+        self.cost_index = [f.attname for f in _ROW_FIELDS].index("cost_usd")
+
+    @staticmethod
+    def _converter(field: models.Field, conn: Any) -> Callable[[Any], Any] | None:
+        if isinstance(field, models.JSONField):
+            return lambda value: conn.ops.adapt_json_value(value, field.encoder)
+        if isinstance(field, models.DateTimeField):
+            return conn.ops.adapt_datetimefield_value
+        if isinstance(field, _PLAIN_FIELDS):
+            return None
+        return lambda value: field.get_db_prep_save(value, conn)
+
+    def row(self, values: dict[str, Any]) -> list[Any]:
+        row = list(self._pick(values))
+        for i, convert in self._converters:
+            row[i] = convert(row[i])
+        return row
+
+    def insert(self, rows: list[list[Any]]) -> None:
+        """Multi-row INSERTs, as few as the driver's parameter limit allows. Not ``executemany``:
+        SQLite releases and re-takes the GIL around every row it steps, and with the event loop busy
+        each re-take waits its turn (measured under load: ~10x the idle cost per row, most of it
+        in that wait, and extra CPU in both threads from the hand-offs)."""
+        conn = connections[self.alias]
+        per_statement = max(1, self._max_params(conn) // len(_ROW_FIELDS))
+        with conn.cursor() as cursor:
+            for start in range(0, len(rows), per_statement):
+                chunk = rows[start : start + per_statement]
+                cursor.execute(self._sql(len(chunk)), [value for row in chunk for value in row])
+
+    def _sql(self, n_rows: int) -> str:
+        return _multi_row_sql(self._head, self._values_tuple, n_rows)
+
+    @staticmethod
+    def _max_params(conn: Any) -> int:
+        if conn.vendor == "sqlite":  # the library's real limit (32766 by default), not Django's conservative 999
+            conn.ensure_connection()
+            return int(conn.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+        return int(conn.features.max_query_params or 65535)  # PostgreSQL's protocol limit
 
 
-def usage_record_from_context(ctx: RequestContext) -> UsageRecord:
-    """An unsaved record for ``ctx`` (cost is left for the writer)."""
-    return UsageRecord(**usage_values_from_context(ctx))
+@functools.lru_cache(maxsize=16)  # full chunks share one statement; the last chunk of a batch varies
+def _multi_row_sql(head: str, values_tuple: str, n_rows: int) -> str:
+    return head + ", ".join([values_tuple] * n_rows)
+
+
+_row_formats: dict[str, RowFormat] = {}
+
+
+def _row_format() -> RowFormat:
+    alias = UsageRecord.objects.db
+    fmt = _row_formats.get(alias)
+    if fmt is None:
+        fmt = _row_formats[alias] = RowFormat(alias)
+    return fmt
 
 
 def usage_values_from_context(ctx: RequestContext) -> dict[str, Any]:
@@ -140,6 +186,7 @@ def usage_values_from_context(ctx: RequestContext) -> dict[str, Any]:
         redactions=ctx.redactions,
         answered_by_proxy=ctx.answered_by_proxy,
         client_disconnected=ctx.client_disconnected,
+        cost_usd=None,  # priced by the writer
     )
 
 
@@ -253,28 +300,34 @@ class Recorder:
                 self._wake.set()
 
     def write_batch(self, batch: list[Pending]) -> None:
-        close_old_connections()
-        rows = [item.values for item in batch]
-        for row in rows:
-            if row.get("cost_usd") is None and row.get("backend") and row.get("model"):
-                row["cost_usd"] = cost_for(
-                    backend=row["backend"],
-                    model=row["model"],
-                    input_tokens=row.get("input_tokens") or 0,
-                    output_tokens=row.get("output_tokens") or 0,
-                    cached_tokens=row.get("cached_tokens") or 0,
-                    reasoning_tokens=row.get("reasoning_tokens") or 0,
+        # The connection is kept across batches (closed when idle or after an error): reopening an
+        # SQLite database in WAL mode checkpoints the log, which cost more than the inserts.
+        cost_index = _row_format().cost_index
+        costs: dict[tuple[str, str], float] = {}
+        for item in batch:
+            values = item.values
+            backend, model = values["backend"], values["model"]
+            if values["cost_usd"] is None and backend and model:
+                values["cost_usd"] = item.row[cost_index] = cost_for(
+                    backend=backend,
+                    model=model,
+                    input_tokens=values["input_tokens"] or 0,
+                    output_tokens=values["output_tokens"] or 0,
+                    cached_tokens=values["cached_tokens"] or 0,
+                    reasoning_tokens=values["reasoning_tokens"] or 0,
                 )
+            if values["cost_usd"]:
+                key = (backend or "none", model or "none")
+                costs[key] = costs.get(key, 0.0) + float(values["cost_usd"])
         self.insert(batch)
-        for row in rows:
-            if row.get("cost_usd"):
-                metrics.COST.labels(row["backend"] or "none", row["model"] or "none").inc(float(row["cost_usd"]))
+        for (backend, model), cost in costs.items():
+            metrics.COST.labels(backend, model).inc(cost)
 
     def insert(self, batch: list[Pending]) -> None:
         """The writer's one database call (tests make it fail to simulate an outage)."""
-        with transaction.atomic():
+        with transaction.atomic(using=UsageRecord.objects.db):
             if not any(item.capture is not None for item in batch):
-                _insert_many([item.values for item in batch])
+                _row_format().insert([item.row for item in batch])
                 return
             records = [item.record() for item in batch]
             UsageRecord.objects.bulk_create(records)
