@@ -33,3 +33,7 @@ application = ProtocolTypeRouter(
     }
 )
 inspector.install_for_shared_layer()
+
+from .heap import warm_up_and_freeze  # noqa: E402
+
+warm_up_and_freeze()

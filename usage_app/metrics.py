@@ -6,6 +6,9 @@ recorder's queue depth and overflow count are read when scraped.
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -40,21 +43,37 @@ def _queue_depth() -> float:
     return float(recorder._recorder.depth) if recorder._recorder is not None else 0.0
 
 
+@functools.lru_cache(maxsize=4096)
+def _model_series(backend: str, model: str) -> tuple[Any, ...]:
+    """The labelled series of one (backend, model): ``labels()`` validates and locks on every
+    call, and the observer runs on the event loop for every request."""
+    return (
+        LATENCY.labels(backend, model), TTFT.labels(backend, model),
+        *(TOKENS.labels(backend, model, kind) for kind in ("input", "output", "cached", "reasoning")),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _requests_series(backend: str, model: str, status: int) -> Any:
+    return REQUESTS.labels(backend, model, str(status))
+
+
 def observe(ctx: RequestContext) -> None:
     """Count one finished request."""
     backend, model = ctx.backend or "none", ctx.model or "none"
-    REQUESTS.labels(backend, model, str(ctx.status)).inc()
+    _requests_series(backend, model, ctx.status).inc()
     if ctx.status >= 400:
         ERRORS.labels(backend, model, ctx.error_type or "error").inc()
+    latency, ttft_series, *token_series = _model_series(backend, model)
     usage = ctx.usage
-    for kind, value in (("input", usage.input_tokens), ("output", usage.output_tokens),
-                        ("cached", usage.cached_tokens), ("reasoning", usage.reasoning_tokens)):
+    for series, value in zip(token_series, (usage.input_tokens, usage.output_tokens, usage.cached_tokens,
+                                            usage.reasoning_tokens), strict=True):
         if value:
-            TOKENS.labels(backend, model, kind).inc(value)
-    LATENCY.labels(backend, model).observe(ctx.latency_ms / 1000.0)
+            series.inc(value)
+    latency.observe(ctx.latency_ms / 1000.0)
     ttft = ctx.ttft_ms
     if ttft is not None:
-        TTFT.labels(backend, model).observe(ttft / 1000.0)
+        ttft_series.observe(ttft / 1000.0)
 
 
 async def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -76,6 +76,13 @@ def seeded_price(backend: str, model: str) -> Price | None:
     return Price(input=input_price, output=output_price, cached=_flat(getattr(prices, "cache_read_mtok", None)))
 
 
+def load_seeded_prices() -> None:
+    """Load genai-prices' list now rather than on the first priced record (see ``llmproxy_site.heap``)."""
+    from genai_prices import data_snapshot
+
+    data_snapshot.get_snapshot()
+
+
 class PriceBook:
     """Admin overrides (from the database, reloaded on change) over the seeded list."""
 

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from django.db import OperationalError
 
+from proxy_app.context import RequestContext
 from tests.conftest import Proxy
 from usage_app import metrics, recorder
 from usage_app.models import CapturedExchange, UsageRecord
@@ -63,7 +64,7 @@ def test_a_full_queue_counts_and_logs_overflow(caplog: pytest.LogCaptureFixture)
     small = Recorder(maxsize=2, batch_size=100, flush_interval=60)
     small._ensure_thread = lambda: None  # type: ignore[method-assign]  # no writer: the queue stays full
     before = metrics.RECORDER_OVERFLOW._value.get()
-    results = [small.submit(Pending(UsageRecord())) for _ in range(5)]
+    results = [small.submit(Pending(RequestContext(protocol="openai-chat", path="/v1/chat/completions"))) for _ in range(5)]
     assert results == [True, True, False, False, False]
     assert small.overflow == 3 and small.depth == 2
     assert metrics.RECORDER_OVERFLOW._value.get() - before == 3

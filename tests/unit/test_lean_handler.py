@@ -1,0 +1,103 @@
+"""The lean ASGI handler answers and leaves no reference cycles behind (its objects must be freed by
+reference counting, or the cyclic GC's passes become a large share of the proxy's CPU)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from typing import Any
+
+import pytest
+from django.http import HttpRequest, HttpResponseBase
+
+from llmproxy_site.lean_handler import LeanASGIHandler
+
+
+@pytest.fixture(autouse=True)
+def no_usage_rows(settings: Any) -> None:
+    settings.USAGE_RECORDING_ENABLED = False  # these tests have no database
+
+
+async def call(handler: LeanASGIHandler, method: str, path: str, body: bytes = b"") -> list[dict[str, Any]]:
+    """One request as an ASGI server makes it: ``receive`` blocks after the body until the response is sent."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "scheme": "http", "method": method,
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"localhost"), (b"content-type", b"application/json"),
+                    (b"authorization", b"Bearer test-proxy-key")],
+        "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 50000),
+    }
+    sent: list[dict[str, Any]] = []
+    done = asyncio.Event()
+    inbox = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if inbox:
+            return inbox.pop(0)
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
+
+    await handler(scope, receive, send)
+    return sent
+
+
+def cyclic_garbage_after(requests: int, *args: Any) -> list[object]:
+    handler = LeanASGIHandler()
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(requests):
+            sent = asyncio.run(call(handler, *args))
+            assert sent[0]["type"] == "http.response.start"
+        gc.collect()
+        return [o for o in gc.garbage if isinstance(o, (HttpRequest, HttpResponseBase, asyncio.Task, BaseException))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), [
+    ("GET", "/healthz", b"", 200),
+    ("POST", "/v1/chat/completions", b"{not json", 400),
+])
+def test_requests_leave_no_reference_cycles(method: str, path: str, body: bytes, status: int) -> None:
+    sent = asyncio.run(call(LeanASGIHandler(), method, path, body))
+    assert sent[0]["status"] == status
+    assert cyclic_garbage_after(20, method, path, body) == []
+
+
+def test_a_client_disconnect_cancels_the_view() -> None:
+    handler = LeanASGIHandler()
+    cancelled = asyncio.Event()
+
+    async def scenario() -> None:
+        scope = {"type": "http", "method": "GET", "path": "/healthz", "raw_path": b"/healthz", "query_string": b"",
+                 "root_path": "", "headers": [(b"host", b"localhost")], "server": ("127.0.0.1", 8000)}
+        messages = [{"type": "http.request", "body": b"", "more_body": False}, {"type": "http.disconnect"}]
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop(0)
+
+        async def slow_view(request: Any) -> Any:
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+
+        handler.run_get_response = slow_view  # type: ignore[method-assign]
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await asyncio.wait_for(handler(scope, receive, send), 5)
+        assert sent == []
+
+    asyncio.run(scenario())
+    assert cancelled.is_set()

@@ -1,0 +1,72 @@
+"""The writer's fast path (rows built by hand, multi-row INSERT on the driver's cursor) stores
+exactly what the ORM stores, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+from django.forms.models import model_to_dict
+
+from proxy_app.context import AttemptRecord, RequestContext
+from proxy_app.translation.canonical import Usage
+from usage_app.models import UsageRecord
+from usage_app.recorder import Pending, Recorder
+
+pytestmark = pytest.mark.django_db
+
+
+def finished_context(**overrides: object) -> RequestContext:
+    ctx = RequestContext(
+        protocol="openai_chat", path="/v1/chat/completions", principal_name="team-a", principal_key_id=7,
+        project="söme-project", user="ü", session_id="s1", requested_model="gpt-4o", backend="openai",
+        model="gpt-4o", key_hint="sk-...abcd", stream=True, status=429, error_type="rate_limit_error",
+        error_message="slow down — «quota» \"exceeded\"", usage=Usage(1200, 345, 1000, 12),
+        usage_estimated=True, loop_halts=1, redactions=2, client_disconnected=True,
+    )
+    ctx.attempts = [
+        AttemptRecord("openai", "gpt-4o", "sk-...abcd", "HTTP 429: {\"error\": \"ü\"}", 429, 12.3456),
+        AttemptRecord("anthropic", "claude", "sk-...wxyz", "ok", 200, 0.5),
+    ]
+    ctx.first_token_at = ctx.started + 0.0123456
+    ctx.finished_at = ctx.started + 0.5
+    for name, value in overrides.items():
+        setattr(ctx, name, value)
+    return ctx
+
+
+def stored(record_id: int) -> dict[str, object]:
+    row = model_to_dict(UsageRecord.objects.get(pk=record_id))
+    row.pop("id")
+    return row
+
+
+def test_fast_rows_equal_orm_rows() -> None:
+    recorder = Recorder(maxsize=10, batch_size=10, flush_interval=60)
+    contexts = [finished_context(), finished_context(first_token_at=None, attempts=[], status=200, error_type="",
+                                                     error_message="", backend="", model="")]
+    recorder.write_batch([Pending(ctx) for ctx in contexts])  # the fast path: no captured bodies
+    fast = list(UsageRecord.objects.order_by("id").values_list("id", flat=True))
+    recorder.write_batch([Pending(ctx, capture=("prompt", "answer")) for ctx in contexts])  # the ORM path
+    orm = list(UsageRecord.objects.order_by("id").values_list("id", flat=True))[len(fast):]
+
+    assert len(fast) == len(orm) == 2
+    for fast_id, orm_id in zip(fast, orm, strict=True):
+        assert stored(fast_id) == stored(orm_id)
+    priced = UsageRecord.objects.get(pk=fast[0])
+    assert priced.cost_usd is not None and priced.cost_usd > Decimal(0)
+    assert priced.attempt_log[0]["outcome"] == "HTTP 429: {\"error\": \"ü\"}"
+    assert abs(priced.created_at.timestamp() - contexts[0].started_wall) < 1e-3
+    assert UsageRecord.objects.get(pk=fast[1]).cost_usd is None  # no model: unknown price, not zero
+
+
+def test_a_record_that_cannot_be_built_is_dropped_not_retried_forever(caplog: pytest.LogCaptureFixture) -> None:
+    broken = finished_context()
+    broken.usage = None  # type: ignore[assignment]  # a bug somewhere upstream of the recorder
+    recorder = Recorder(maxsize=10, batch_size=10, flush_interval=60)
+    started = time.monotonic()
+    recorder.write_batch([Pending(finished_context()), Pending(broken), Pending(finished_context())])
+    assert time.monotonic() - started < 5
+    assert UsageRecord.objects.count() == 2
+    assert "could not be built" in caplog.text
