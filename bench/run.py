@@ -650,7 +650,7 @@ class Bench:
                     f"{summary['cpu_ms_on_minus_off']:+.3f} ms/req")
 
     def s_servers(self) -> None:
-        log("scenario servers: daphne vs uvicorn vs uvicorn --workers 2 (non-stream c1/c10/c100, stream c1/c100)")
+        log("scenario servers: daphne and uvicorn, one and two workers (non-stream c1/c10/c100, stream c1/c100)")
         try:
             chk = subprocess.run([str(PY), "-c", "import uvicorn"], capture_output=True)
             if chk.returncode:
@@ -660,7 +660,7 @@ class Bench:
             return
         body = fixtures.openai_request()
         sbody = fixtures.openai_request(stream=True)
-        for server, workers in (("daphne", 1), ("uvicorn", 1), ("uvicorn", 2)):
+        for server, workers in (("daphne", 1), ("daphne", 2), ("uvicorn", 1), ("uvicorn", 2)):
             label = server if workers == 1 else f"{server}x{workers}"
             with Proxy(self.nginx_base, server=server, workers=workers) as px:
                 err = self.validate(px.url, body, "fixed benchmark answer")

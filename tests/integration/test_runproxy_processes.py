@@ -147,3 +147,121 @@ def test_two_proxy_processes_sharing_redis_honour_each_others_cooldowns(
         api_b.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": f"b{i}"}])
     assert [r.key for r in fakes.openai.chat_requests()].count(KEYS[0]) == 1, "process B never used the cooling key"
     client.flushdb()
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def established_ports(pid: int, port: int) -> int:
+    """How many established TCP connections to local ``port`` the process ``pid`` holds."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        if local_port == port and fields[3] == "01" and fields[9] in inodes:  # 01 = ESTABLISHED
+            count += 1
+    return count
+
+
+def wait_for(condition, timeout: float = 20.0) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def requests_on_held_connections(proc: ProxyProcess, n: int, tag: str) -> dict[int, int]:
+    """One request on each of ``n`` keep-alive connections; which worker holds how many of them."""
+    clients = [openai.OpenAI(base_url=f"{proc.url}/v1", api_key=PROXY_KEY, max_retries=0) for _ in range(n)]
+    try:
+        for i, api in enumerate(clients):
+            resp = api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": f"{tag}{i}"}])
+            assert resp.choices[0].message.content.endswith(f"You said: {tag}{i}")
+        held = {pid: established_ports(pid, proc.port) for pid in children(proc.proc.pid)}
+        assert sum(held.values()) == n
+        return held
+    finally:
+        for api in clients:
+            api.close()
+
+
+def usage_rows(db: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM usage_app_usagerecord").fetchone()[0]
+
+
+@pytest.mark.parametrize("server", ["daphne", "uvicorn"])
+def test_runproxy_workers_share_the_port_survive_a_crash_and_flush_usage_on_stop(
+    server: str, tmp_path: Path, fakes: Fakes, processes: list[ProxyProcess]
+) -> None:
+    fakes.openai.reset()
+    env = proxy_env(tmp_path, fakes, OPENAI_API_KEY=KEYS[0], LLM_INTERACTIVE_PROXY_API_KEY=PROXY_KEY)
+    proc = ProxyProcess(env, "--server", server, "--workers", "2")
+    processes.append(proc)
+    proc.wait_ready()
+    assert wait_for(lambda: len(children(proc.proc.pid)) == 2), "the supervisor runs two workers"
+    workers = children(proc.proc.pid)
+    rollup_off = [b"USAGE_ROLLUP_INTERVAL_SECONDS=0" in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                  for pid in workers]
+    assert rollup_off == [False, True], "only worker 0 runs the in-process usage rollups"
+
+    held = requests_on_held_connections(proc, 16, "first")
+    assert set(held) == set(workers) and all(n > 0 for n in held.values()), f"both workers serve: {held}"
+
+    os.kill(workers[1], 9)
+    assert wait_for(lambda: len(children(proc.proc.pid)) == 2 and workers[1] not in children(proc.proc.pid))
+    restarted = next(pid for pid in children(proc.proc.pid) if pid != workers[0])
+    again = requests_on_held_connections(proc, 16, "again")
+    assert again.get(restarted, 0) > 0, f"the restarted worker serves the same socket: {again}"
+
+    processes.remove(proc)
+    proc.stop()
+    assert proc.proc.returncode == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children(proc.proc.pid))
+    # Every request that a gracefully stopped worker answered is in the database; the killed
+    # worker's share may have been written before it died, or lost with it.
+    answered = len(fakes.openai.chat_requests())
+    assert answered == 32
+    assert answered - held[workers[1]] <= usage_rows(tmp_path / "proxy.sqlite3") <= answered
+
+
+def test_runproxy_fd_serves_an_inherited_socket(tmp_path: Path, fakes: Fakes) -> None:
+    fakes.openai.reset()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+    env = proxy_env(tmp_path, fakes, OPENAI_API_KEY=KEYS[0], LLM_INTERACTIVE_PROXY_API_KEY=PROXY_KEY)
+    proc = subprocess.Popen([sys.executable, "manage.py", "runproxy", "--fd", str(sock.fileno())], cwd=ROOT, env=env,
+                            pass_fds=(sock.fileno(),), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sock.close()
+    try:
+        api = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=PROXY_KEY, max_retries=2)
+        assert wait_for(lambda: httpx_ok(f"http://127.0.0.1:{port}/healthz"), 30)
+        resp = api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "fd"}])
+        assert resp.choices[0].message.content.endswith("You said: fd")
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+    assert f"http://127.0.0.1:{port}/v1" in out, "the banner names the inherited socket's address"
+
+
+def httpx_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False

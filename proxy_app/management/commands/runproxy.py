@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import ipaddress
+import os
+import signal
 import socket
 import sys
 from typing import Any
@@ -16,6 +19,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from ...backend_config import PROVIDERS, specs_from_env
 from ...secrets_util import mask_secret
+from ...workers import Supervisor, reuseport_sockets
 
 ENVIRONMENT_HELP = """
 environment variables (also read from .env in the project root):
@@ -55,6 +59,22 @@ def skip_twisted_form_parsing() -> None:
     daphne.http_protocol.WebRequest = WebRequest  # what Daphne's HTTPFactory builds requests from
 
 
+def inherited_address(fd: int) -> tuple[str, int]:
+    """The address an inherited listening socket is bound to."""
+    sock = socket.socket(fileno=os.dup(fd))
+    try:
+        if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.type != socket.SOCK_STREAM:
+            raise CommandError(f"--fd {fd} is not a TCP socket")
+        host, port = sock.getsockname()[:2]
+        return host, port
+    finally:
+        sock.close()
+
+
+def exit_quietly(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -73,8 +93,6 @@ class Command(BaseCommand):
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.epilog = ENVIRONMENT_HELP
-        import argparse
-
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
         return parser
 
@@ -85,34 +103,69 @@ class Command(BaseCommand):
             "--server", choices=["daphne", "uvicorn"], default="daphne",
             help="ASGI server (default daphne; uvicorn runs with uvloop and httptools)",
         )
-        parser.add_argument("--workers", type=int, default=1, help="worker processes (uvicorn only)")
+        parser.add_argument(
+            "--workers", type=int, default=1,
+            help="worker processes sharing the port (SO_REUSEPORT; default 1; one per core for throughput)",
+        )
+        parser.add_argument(
+            "--fd", type=int, default=None,
+            help="serve on an inherited listening TCP socket with this file descriptor instead of --host/--port",
+        )
+        parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
         parser.add_argument("--no-migrate", action="store_true", help="do not apply pending migrations at start")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        host, port = options["host"], options["port"]
+        server, workers, fd = options["server"], options["workers"], options["fd"]
+        if workers < 1:
+            raise CommandError("--workers must be at least 1")
+        if fd is not None and workers != 1:
+            raise CommandError("--fd serves one process: use it without --workers")
+        if options["worker_index"] is not None:  # started by the --workers supervisor, which did the rest
+            self._serve(server, fd=fd)
+            return
+        host, port = (inherited_address(fd) if fd is not None else (options["host"], options["port"]))
         if not is_loopback(host) and not self._has_proxy_key():
             raise CommandError(
                 f"refusing to listen on {host}: no proxy key is configured. Set LLM_INTERACTIVE_PROXY_API_KEY "
                 "or create one with `manage.py create_proxy_key`, or bind to 127.0.0.1."
             )
+        if server == "daphne" and ":" in host and (fd is not None or workers > 1):
+            raise CommandError("Daphne adopts IPv4 sockets only: use --server uvicorn for IPv6 with --fd/--workers")
         if not options["no_migrate"]:
             self._migrate()
+        if workers > 1:
+            sockets = reuseport_sockets(host, port, workers)
+            port = sockets[0].getsockname()[1]
+            self._print_banner(host, port)
+            self.stdout.write(f"  {workers} {server} worker processes")
+            sys.stdout.flush()
+            status = Supervisor(server=server, sockets=sockets).run()
+            if status:
+                raise CommandError(f"a worker process failed to start (exit status {status})")
+            return
         self._print_banner(host, port)
         sys.stdout.flush()
-        if options["server"] == "uvicorn":
+        self._serve(server, fd=fd, host=host, port=port)
+
+    def _serve(self, server: str, *, fd: int | None, host: str = "", port: int = 0) -> None:
+        """Run one server process on ``host``/``port`` or on the listening socket ``fd``."""
+        app = "llmproxy_site.asgi:application"
+        if server == "uvicorn":
             import uvicorn
 
-            uvicorn.run(
-                "llmproxy_site.asgi:application", host=host, port=port, workers=options["workers"],
-                lifespan="off", log_level="warning", access_log=False,
-            )
+            # After its graceful shutdown uvicorn re-raises the SIGTERM to the handler that was there
+            # before it; the default one would kill the process without running the atexit hook that
+            # writes the queued usage records.
+            signal.signal(signal.SIGTERM, exit_quietly)
+            config = uvicorn.Config(app, host=host, port=port, lifespan="off", log_level="warning", access_log=False)
+            sockets = [socket.socket(fileno=fd)] if fd is not None else None
+            uvicorn.Server(config).run(sockets=sockets)
             return
-        if options["workers"] != 1:
-            raise CommandError("--workers needs --server uvicorn (Daphne serves one process)")
         from daphne.cli import CommandLineInterface
 
         skip_twisted_form_parsing()
-        CommandLineInterface().run(["-b", host, "-p", str(port), "-v", "0", "llmproxy_site.asgi:application"])
+        where = ["--fd", str(fd)] if fd is not None else ["-b", host, "-p", str(port)]
+        CommandLineInterface().run([*where, "-v", "0", app])
 
     def _has_proxy_key(self) -> bool:
         if settings.LLM_INTERACTIVE_PROXY_API_KEY:

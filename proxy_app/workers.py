@@ -1,0 +1,143 @@
+"""``runproxy --workers N``: one listening address served by N single-process servers (Daphne or uvicorn).
+
+The supervisor binds one ``SO_REUSEPORT`` socket per worker on the same address, so the kernel
+spreads incoming connections across the workers' own accept queues (one shared socket would let
+whichever Twisted reactor wakes first accept a whole burst of keep-alive connections). The
+supervisor keeps every socket open: a worker that dies is restarted on the same socket, and
+connections queued there meanwhile are served by its replacement instead of being refused.
+
+Workers are fresh interpreters (``python -m django runproxy --fd N --worker-index I``), not forks
+of a process that has already opened database connections and started threads. Only worker 0 runs
+the in-process usage rollups (when there is no Celery broker), so two workers never roll up the
+same hours at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+logger = logging.getLogger("llmproxy.workers")
+
+# A worker that keeps dying is broken (import error, bad configuration), and restarting it would
+# only loop: after this many exits of one worker within the window, the supervisor stops instead.
+MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 60.0
+# How long workers get to finish in-flight requests and flush usage records after SIGTERM.
+SHUTDOWN_TIMEOUT_SECONDS = 30.0
+POLL_SECONDS = 0.2
+LISTEN_BACKLOG = 2048
+
+
+def reuseport_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` listening TCP sockets on one address, in one ``SO_REUSEPORT`` group (port 0: a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            port = sock.getsockname()[1]
+            sock.listen(LISTEN_BACKLOG)
+            sock.set_inheritable(True)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def worker_command(*, server: str, fd: int, index: int) -> list[str]:
+    return [sys.executable, "-m", "django", "runproxy", "--server", server, "--fd", str(fd),
+            "--worker-index", str(index), "--no-migrate"]
+
+
+def worker_env(index: int) -> dict[str, str]:
+    project_root = str(Path(settings.BASE_DIR))
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (project_root, env.get("PYTHONPATH", "")) if p)
+    if index > 0:
+        env["USAGE_ROLLUP_INTERVAL_SECONDS"] = "0"  # the in-process rollups run in worker 0 only
+    return env
+
+
+class Supervisor:
+    """Start the workers, restart the ones that die, and stop them all on SIGINT/SIGTERM."""
+
+    def __init__(self, *, server: str, sockets: list[socket.socket]) -> None:
+        self.server = server
+        self.sockets = sockets
+        self.workers: list[subprocess.Popen[Any] | None] = [None] * len(sockets)
+        self.exits: list[deque[float]] = [deque(maxlen=MAX_RESTARTS) for _ in sockets]
+        self.stopping = False
+
+    def start_worker(self, index: int) -> None:
+        fd = self.sockets[index].fileno()
+        self.workers[index] = subprocess.Popen(worker_command(server=self.server, fd=fd, index=index),
+                                               env=worker_env(index), pass_fds=(fd,))
+
+    def request_stop(self, signum: int, _frame: Any = None) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        """Supervise until a stop signal; the exit status is non-zero when a worker could not start."""
+        previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        status = 0
+        try:
+            for index in range(len(self.sockets)):
+                self.start_worker(index)
+            while not self.stopping:
+                time.sleep(POLL_SECONDS)
+                status = self.reap()
+                if status:
+                    break
+        finally:
+            self.stop_all()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            for sock in self.sockets:
+                sock.close()
+        return status
+
+    def reap(self) -> int:
+        """Restart workers that died; give up (non-zero) on one that keeps dying."""
+        for index, proc in enumerate(self.workers):
+            if proc is None or proc.poll() is None or self.stopping:
+                continue
+            now = time.monotonic()
+            exits = self.exits[index]
+            exits.append(now)
+            if len(exits) == MAX_RESTARTS and now - exits[0] < RESTART_WINDOW_SECONDS:
+                logger.error("worker %d exited %d times within %.0f s (last status %s); stopping",
+                             index, MAX_RESTARTS, RESTART_WINDOW_SECONDS, proc.returncode)
+                return proc.returncode or 1
+            logger.warning("worker %d (pid %d) exited with status %s; restarting it", index, proc.pid, proc.returncode)
+            self.start_worker(index)
+        return 0
+
+    def stop_all(self) -> None:
+        running = [p for p in self.workers if p is not None and p.poll() is None]
+        for proc in running:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + SHUTDOWN_TIMEOUT_SECONDS
+        for proc in running:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                logger.warning("worker pid %d did not stop within %.0f s; killing it", proc.pid,
+                               SHUTDOWN_TIMEOUT_SECONDS)
+                proc.kill()
+                proc.wait()
