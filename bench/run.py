@@ -40,7 +40,7 @@ import fixtures  # noqa: E402
 
 PROXY_KEY = "bench-proxy-key-0123456789"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-ALL_SCENARIOS = ["nonstream", "stream", "slow", "translation", "usage", "servers", "soak"]
+ALL_SCENARIOS = ["nonstream", "stream", "ttft", "slow", "translation", "usage", "servers", "soak"]
 
 TMP = Path(tempfile.mkdtemp(prefix=f"bench-{os.getpid()}-"))
 PROCS: list[subprocess.Popen] = []
@@ -514,6 +514,7 @@ class Bench:
         rec["rps_ratio_vs_direct"] = rec["rps"] / direct["rps"] if direct["rps"] else None
         if rec.get("kind") == "stream":
             rec["direct_ttft_p50_ms"] = direct["ttft_p50_ms"]
+            rec["direct_ttft_p99_ms"] = direct["ttft_p99_ms"]
             rec["ttft_overhead_p50_ms"] = rec["ttft_p50_ms"] - direct["ttft_p50_ms"]
             rec["ttft_overhead_p99_ms"] = rec["ttft_p99_ms"] - direct["ttft_p99_ms"]
 
@@ -553,6 +554,31 @@ class Bench:
                 p = self.load_stream("stream", "proxy-daphne", px.url, body, px.pid, conc=c, duration=self.dur,
                                      server="daphne")
                 self.added(p, d)
+
+    def s_ttft(self) -> None:
+        """First-token overhead when tokens arrive apart, as a model sends them.
+
+        From nginx all 20 chunks arrive in one read, so the proxy's "TTFT" there includes relaying
+        the whole burst (Twisted sends what Daphne writes on its next reactor turn, after the burst
+        has been processed). Here the paced upstream sends the role chunk at once and each content
+        chunk 20 ms after the previous one."""
+        chunks, gap = 10, 0.02
+        log(f"scenario ttft: {chunks} chunks {gap * 1000:.0f} ms apart, c=1 and c=10, direct vs daphne vs uvicorn")
+        up, port = start_paced_upstream(chunks, gap)
+        try:
+            body = fixtures.openai_request(stream=True)
+            url = f"http://127.0.0.1:{port}/v1"
+            direct = {c: self.load_stream("ttft", "direct", f"{url}/chat/completions", body, None, conc=c,
+                                          duration=self.dur) for c in (1, 10)}
+            for server in ("daphne", "uvicorn"):
+                with Proxy(url, server=server) as px:
+                    streamclient(px.url, body, conc=2, duration=1)
+                    for c in (1, 10):
+                        r = self.load_stream("ttft", f"proxy-{server}", px.url, body, px.pid, conc=c,
+                                             duration=self.dur, server=server)
+                        self.added(r, direct[c])
+        finally:
+            stop(up)
 
     def s_slow(self) -> None:
         n, secs = self.slow_streams, self.slow_seconds
@@ -948,6 +974,18 @@ def markdown(report: dict) -> str:
                      f"{fmt(r.get('ttft_overhead_p50_ms'), '.2f')} / {fmt(r.get('ttft_overhead_p99_ms'), '.2f')} | "
                      f"{fmt(r.get('added_p50_ms'), '.2f')} | {fmt(r.get('cpu_ms_per_req'), '.2f')} | "
                      f"{fmt(r.get('rss_peak_mb'), '.0f')} | {r['errors']} | {fmt(r.get('bg_cpu_pct'), '.0f')} |")
+        L.append("")
+    tt = [r for r in rows("ttft") if r["target"] != "direct"]
+    if tt:
+        L += ["## Time to first token with paced tokens (10 chunks 20 ms apart)", "",
+              "| conc | server | direct TTFT p50 / p99 ms | proxy TTFT p50 / p99 ms | TTFT overhead p50 / p99 ms | CPU ms/stream | errors | bg CPU % |",
+              "|---:|---|---:|---:|---:|---:|---:|---:|"]
+        for r in tt:
+            L.append(f"| {r['concurrency']} | {r['server']} | {fmt(r.get('direct_ttft_p50_ms'), '.2f')} / "
+                     f"{fmt(r.get('direct_ttft_p99_ms'), '.2f')} | "
+                     f"{fmt(r['ttft_p50_ms'], '.2f')} / {fmt(r['ttft_p99_ms'], '.2f')} | "
+                     f"{fmt(r.get('ttft_overhead_p50_ms'), '.2f')} / {fmt(r.get('ttft_overhead_p99_ms'), '.2f')} | "
+                     f"{fmt(r.get('cpu_ms_per_req'), '.2f')} | {r['errors']} | {fmt(r.get('bg_cpu_pct'), '.0f')} |")
         L.append("")
     sl = [r for r in res if r["scenario"].startswith("slow-")]
     if sl:

@@ -138,6 +138,8 @@ class Command(BaseCommand):
             port = sockets[0].getsockname()[1]
             self._print_banner(host, port)
             self.stdout.write(f"  {workers} {server} worker processes")
+            if not settings.REDIS_URL:
+                self.stdout.write("  No REDIS_URL: each worker keeps its own key cooldowns and per-key rate limits.")
             sys.stdout.flush()
             status = Supervisor(server=server, sockets=sockets).run()
             if status:
