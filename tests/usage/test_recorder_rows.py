@@ -12,7 +12,7 @@ from django.forms.models import model_to_dict
 from proxy_app.context import AttemptRecord, RequestContext
 from proxy_app.translation.canonical import Usage
 from usage_app.models import UsageRecord
-from usage_app.recorder import Pending, Recorder
+from usage_app.recorder import Pending, Recorder, _multi_row_sql, statement_sizes
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +70,28 @@ def test_a_record_that_cannot_be_built_is_dropped_not_retried_forever(caplog: py
     assert time.monotonic() - started < 5
     assert UsageRecord.objects.count() == 2
     assert "could not be built" in caplog.text
+
+
+@pytest.mark.parametrize(("n_rows", "largest", "sizes"), [
+    (0, 256, []),
+    (1, 256, [1]),
+    (7, 256, [4, 2, 1]),
+    (256, 256, [256]),
+    (500, 256, [256, 128, 64, 32, 16, 4]),
+    (1000, 300, [256, 256, 256, 128, 64, 32, 8]),
+    (5, 1, [1, 1, 1, 1, 1]),
+])
+def test_statement_sizes_are_powers_of_two_that_add_up(n_rows: int, largest: int, sizes: list[int]) -> None:
+    assert statement_sizes(n_rows, largest) == sizes
+
+
+def test_batches_of_every_size_compile_a_bounded_set_of_statements() -> None:
+    """The driver keeps every distinct statement text compiled (~6 KB a row on SQLite): batch sizes
+    must not each get their own, or a busy writer's memory keeps growing."""
+    recorder = Recorder(maxsize=1000, batch_size=1000, flush_interval=60)
+    _multi_row_sql.cache_clear()
+    for n in range(1, 301):
+        recorder.write_batch([Pending(finished_context()) for _ in range(n)])
+    statements = _multi_row_sql.cache_info().misses  # one miss per distinct statement text
+    assert UsageRecord.objects.count() == 300 * 301 // 2
+    assert statements <= 9, f"{statements} distinct INSERT statements for batch sizes 1..300"
