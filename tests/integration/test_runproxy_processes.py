@@ -218,6 +218,9 @@ def test_runproxy_workers_share_the_port_survive_a_crash_and_flush_usage_on_stop
     rollup_off = [b"USAGE_ROLLUP_INTERVAL_SECONDS=0" in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
                   for pid in workers]
     assert rollup_off == [False, True], "only worker 0 runs the in-process usage rollups"
+    status = Path(f"/proc/{proc.proc.pid}/status").read_text()
+    supervisor_rss_mb = int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS")).split()[1]) / 1024
+    assert supervisor_rss_mb < 40, "the supervisor is a stdlib-only process, not a copy of Django"
 
     held = requests_on_held_connections(proc, 16, "first")
     assert set(held) == set(workers) and all(n > 0 for n in held.values()), f"both workers serve: {held}"
@@ -265,3 +268,18 @@ def httpx_ok(url: str) -> bool:
         return httpx.get(url, timeout=0.5).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_the_supervisor_gives_up_on_a_worker_that_keeps_dying(tmp_path: Path) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    result = subprocess.run(
+        [sys.executable, "-m", "proxy_app.workers", "--server", "daphne", "--fd", str(sock.fileno()),
+         "--settings", "no_such_settings_module", "--root", str(ROOT)],
+        cwd=ROOT, pass_fds=(sock.fileno(),), capture_output=True, text=True, timeout=60,
+    )
+    sock.close()
+    assert result.returncode != 0
+    assert result.stderr.count("restarting it") == 4, result.stderr[-2000:]
+    assert "exited 5 times within 60 s" in result.stderr

@@ -19,7 +19,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from ...backend_config import PROVIDERS, specs_from_env
 from ...secrets_util import mask_secret
-from ...workers import Supervisor, reuseport_sockets
+from ...workers import exec_supervisor, reuseport_sockets
 
 ENVIRONMENT_HELP = """
 environment variables (also read from .env in the project root):
@@ -140,11 +140,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {workers} {server} worker processes")
             if not settings.REDIS_URL:
                 self.stdout.write("  No REDIS_URL: each worker keeps its own key cooldowns and per-key rate limits.")
-            sys.stdout.flush()
-            status = Supervisor(server=server, sockets=sockets).run()
-            if status:
-                raise CommandError(f"a worker process failed to start (exit status {status})")
-            return
+            exec_supervisor(server=server, sockets=sockets, settings_module=settings.SETTINGS_MODULE,
+                            project_root=str(settings.BASE_DIR))
         self._print_banner(host, port)
         sys.stdout.flush()
         self._serve(server, fd=fd, host=host, port=port)
