@@ -11,7 +11,7 @@ of a process that has already opened database connections and started threads. O
 the in-process usage rollups (when there is no Celery broker), so two workers never roll up the
 same hours at once. ``runproxy`` checks, migrates and prints its banner, then replaces itself
 (``exec``) with this module's ``main``, which needs nothing but the standard library: the
-supervisor stays at ~10 MB instead of keeping the ~110 MB of a process that has loaded Django.
+supervisor stays at ~15 MB instead of keeping the ~110 MB of a process that has loaded Django.
 """
 
 from __future__ import annotations
@@ -65,10 +65,17 @@ def worker_command(*, server: str, fd: int, index: int) -> list[str]:
             "--worker-index", str(index), "--no-migrate"]
 
 
-def worker_env(index: int, *, settings_module: str, project_root: str) -> dict[str, str]:
+def env_with_project(project_root: str) -> dict[str, str]:
+    """This process's environment with the project directory first on ``PYTHONPATH`` (once)."""
     env = dict(os.environ)
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != project_root]
+    env["PYTHONPATH"] = os.pathsep.join([project_root, *paths])
+    return env
+
+
+def worker_env(index: int, *, settings_module: str, project_root: str) -> dict[str, str]:
+    env = env_with_project(project_root)
     env["DJANGO_SETTINGS_MODULE"] = settings_module
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (project_root, env.get("PYTHONPATH", "")) if p)
     if index > 0:
         env["USAGE_ROLLUP_INTERVAL_SECONDS"] = "0"  # the in-process rollups run in worker 0 only
     return env
@@ -80,11 +87,9 @@ def exec_supervisor(*, server: str, sockets: list[socket.socket], settings_modul
             "--settings", settings_module, "--root", project_root]
     for sock in sockets:
         argv += ["--fd", str(sock.fileno())]
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (project_root, env.get("PYTHONPATH", "")) if p)
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, argv, env)
+    os.execve(sys.executable, argv, env_with_project(project_root))
 
 
 class Supervisor:
@@ -109,7 +114,7 @@ class Supervisor:
         self.stopping = True
 
     def run(self) -> int:
-        """Supervise until a stop signal; the exit status is non-zero when a worker could not start."""
+        """Supervise until a stop signal; the exit status is non-zero when a worker kept dying."""
         previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         status = 0
         try:

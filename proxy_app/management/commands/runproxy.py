@@ -61,7 +61,10 @@ def skip_twisted_form_parsing() -> None:
 
 def inherited_address(fd: int) -> tuple[str, int]:
     """The address an inherited listening socket is bound to."""
-    sock = socket.socket(fileno=os.dup(fd))
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError as exc:
+        raise CommandError(f"--fd {fd} is not an open socket ({exc.strerror})") from exc
     try:
         if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.type != socket.SOCK_STREAM:
             raise CommandError(f"--fd {fd} is not a TCP socket")
