@@ -61,11 +61,9 @@ class ProxyProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"runproxy exited: {self.proc.stdout.read() if self.proc.stdout else ''}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
+            if httpx_ok(f"{self.url}/healthz"):
+                return
+            time.sleep(0.1)
         raise RuntimeError("runproxy did not become ready")
 
     def stop(self) -> str:
