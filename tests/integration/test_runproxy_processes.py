@@ -152,7 +152,7 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
-def established_ports(pid: int, port: int) -> int:
+def established_connections(pid: int, port: int) -> int:
     """How many established TCP connections to local ``port`` the process ``pid`` holds."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
@@ -187,7 +187,7 @@ def requests_on_held_connections(proc: ProxyProcess, n: int, tag: str) -> dict[i
         for i, api in enumerate(clients):
             resp = api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": f"{tag}{i}"}])
             assert resp.choices[0].message.content.endswith(f"You said: {tag}{i}")
-        held = {pid: established_ports(pid, proc.port) for pid in children(proc.proc.pid)}
+        held = {pid: established_connections(pid, proc.port) for pid in children(proc.proc.pid)}
         assert sum(held.values()) == n
         return held
     finally:
@@ -229,10 +229,12 @@ def test_runproxy_workers_share_the_port_survive_a_crash_and_flush_usage_on_stop
     again = requests_on_held_connections(proc, 16, "again")
     assert again.get(restarted, 0) > 0, f"the restarted worker serves the same socket: {again}"
 
+    running = children(proc.proc.pid)
+    assert len(running) == 2
     processes.remove(proc)
     proc.stop()
     assert proc.proc.returncode == 0
-    assert not any(Path(f"/proc/{pid}").exists() for pid in children(proc.proc.pid))
+    assert not any(Path(f"/proc/{pid}").exists() for pid in running), "the supervisor stops its workers"
     # Every request that a gracefully stopped worker answered is in the database; the killed
     # worker's share may have been written before it died, or lost with it.
     answered = len(fakes.openai.chat_requests())
