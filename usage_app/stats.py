@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import operator
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -215,22 +216,20 @@ def _rollup_row(period: str, key: tuple[Any, ...], agg: Agg) -> UsageRollup:
 
 
 def _rollup_hours(start: datetime, end: datetime) -> int:
-    """Recompute the hourly rollups of [start, end) from raw records."""
+    """Recompute the hourly rollups of [start, end) from raw records (inside the caller's transaction)."""
     groups = aggregate_records(UsageRecord.objects.filter(created_at__gte=start, created_at__lt=end), ROLLUP_DIMS)
     rows = [_rollup_row(UsageRollup.HOUR, (floor_hour(k[0]), *k[1:]), agg) for k, agg in groups.items()]
-    with transaction.atomic():
-        UsageRollup.objects.filter(period=UsageRollup.HOUR, period_start__gte=start, period_start__lt=end).delete()
-        UsageRollup.objects.bulk_create(rows, batch_size=1000)
+    UsageRollup.objects.filter(period=UsageRollup.HOUR, period_start__gte=start, period_start__lt=end).delete()
+    UsageRollup.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
 
 
 def _rollup_day(day: datetime) -> int:
-    """Recompute the daily rollups of ``day`` from its hourly rollups."""
+    """Recompute the daily rollups of ``day`` from its hourly rollups (inside the caller's transaction)."""
     hourly = UsageRollup.objects.filter(period=UsageRollup.HOUR, period_start__gte=day, period_start__lt=day + DAY)
     rows = [_rollup_row(UsageRollup.DAY, (day, *key), agg) for key, agg in aggregate_rollups(hourly, ROLLUP_FIELDS).items()]
-    with transaction.atomic():
-        UsageRollup.objects.filter(period=UsageRollup.DAY, period_start=day).delete()
-        UsageRollup.objects.bulk_create(rows, batch_size=1000)
+    UsageRollup.objects.filter(period=UsageRollup.DAY, period_start=day).delete()
+    UsageRollup.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
 
 
@@ -259,15 +258,17 @@ def usage_rollup(*, now: datetime | None = None, full: bool = False) -> RollupRe
             late = UsageRecord.objects.filter(id__gt=state.last_record_id, id__lte=max_id, created_at__lt=start)
             for hour in late.order_by().datetimes("created_at", "hour", tzinfo=UTC):
                 ranges.append((hour, hour + HOUR))
-        result = RollupResult()
-        days: set[datetime] = set()
+        by_day: dict[datetime, list[tuple[datetime, datetime]]] = defaultdict(list)
         for range_start, range_end in ranges:
-            result.rows += _rollup_hours(range_start, range_end)
-            result.hours += int((range_end - range_start) / HOUR)
-            days.add(floor_day(range_start))
-        for day in sorted(days):
-            result.rows += _rollup_day(day)
-        result.days = len(days)
+            by_day[floor_day(range_start)].append((range_start, range_end))
+        result = RollupResult(days=len(by_day))
+        for day in sorted(by_day):
+            # One transaction a day: a reader never sees a day's hourly rows newer than its daily row.
+            with transaction.atomic():
+                for range_start, range_end in by_day[day]:
+                    result.rows += _rollup_hours(range_start, range_end)
+                    result.hours += int((range_end - range_start) / HOUR)
+                result.rows += _rollup_day(day)
         state.rolled_until = max(end, state.rolled_until) if state.rolled_until and not full else end
         state.last_record_id = max(max_id, state.last_record_id or 0)
         state.save()

@@ -92,6 +92,23 @@ def test_rollup_is_idempotent_and_picks_up_late_records() -> None:
     assert daily == total
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_day_whose_daily_rollup_fails_keeps_no_new_hourly_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    seed_records(n=100, days=2)
+    stats.usage_rollup(now=NOW - timedelta(days=1))
+    before = sorted(UsageRollup.objects.values_list("period", "period_start", "requests"))
+    watermark = RollupState.objects.get().rolled_until
+
+    def broken_day(day: datetime) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(stats, "_rollup_day", broken_day)
+    with pytest.raises(RuntimeError):
+        stats.usage_rollup(now=NOW)
+    assert sorted(UsageRollup.objects.values_list("period", "period_start", "requests")) == before
+    assert RollupState.objects.get().rolled_until == watermark
+
+
 @pytest.mark.django_db
 def test_purge_keeps_records_not_rolled_up_yet() -> None:
     UsageRecord.objects.create(created_at=NOW - timedelta(days=100), protocol="p", path="/", latency_ms=1)
