@@ -911,7 +911,7 @@ def machine_info() -> dict:
     except OSError:
         pass
     code = ("import json,sys,importlib.metadata as m\nout={'python':sys.version.split()[0]}\n"
-            "for p in ['django','daphne','uvicorn','uvloop','httptools','httpx','httpx-aiohttp','aiohttp','twisted','channels','orjson']:\n"
+            "for p in ['django','daphne','uvicorn','uvloop','httptools','httpx','aiohttp','twisted','channels','orjson']:\n"
             "  try: out[p]=m.version(p)\n  except Exception: out[p]=None\nprint(json.dumps(out))")
     pk = json.loads(subprocess.run([str(PY), "-c", code], capture_output=True, text=True).stdout)
     tools = {}

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
 
-import aiohttp
 import httpx
 import orjson
 from django.conf import settings
@@ -29,11 +28,7 @@ from ..translation.sse import SSEParser
 def transport_error(exc: BaseException, backend: str, *, streaming: bool = False) -> c.ProxyError:
     """Classify a transport failure: 504 for timeouts, 502 for everything else (refused, reset, DNS)."""
     cause = exc.__cause__ or exc
-    timed_out = isinstance(exc, TimeoutError) or (
-        isinstance(exc, httpx.TimeoutException) and not isinstance(cause, aiohttp.ClientConnectorError)
-    )
-    if isinstance(cause, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
-        timed_out = True
+    timed_out = isinstance(exc, TimeoutError | httpx.TimeoutException)
     if streaming:
         what = "stream stalled" if timed_out else f"stream broke off ({type(cause).__name__})"
     else:
@@ -56,6 +51,23 @@ def retry_after_from_headers(headers: httpx.Headers) -> float | None:
             if parsed is not None:
                 return max(parsed.timestamp() - time.time(), 0.0)
     return None
+
+
+DRAIN_AFTER_DONE_SECONDS = 0.5
+
+
+async def _read_to_end(chunks: AsyncIterator[bytes]) -> None:
+    """Read what follows ``[DONE]`` (normally just the end of the body, in the same packet).
+
+    Left suspended, httpx's body generators would each be finalized by a task asyncio creates
+    for it; read to the end they just return. An upstream that keeps the body open after
+    ``[DONE]`` is given up on after a moment: the client already has the whole answer."""
+    try:
+        async with asyncio.timeout(DRAIN_AFTER_DONE_SECONDS):
+            async for _ in chunks:
+                pass
+    except (TimeoutError, httpx.TransportError):
+        pass
 
 
 class Connector:
@@ -129,8 +141,9 @@ class Connector:
             parser = SSEParser()
             decoder = self.protocol.StreamDecoder()
             done = False
+            chunks = response.aiter_bytes()
             try:
-                async for chunk in response.aiter_bytes():
+                async for chunk in chunks:
                     for event_name, data in parser.feed(chunk):
                         if data == "[DONE]":
                             done = True
@@ -147,6 +160,8 @@ class Connector:
                 return
             for event in decoder.finish():
                 yield event
+            if done:
+                await _read_to_end(chunks)
         finally:
             await response.aclose()
 

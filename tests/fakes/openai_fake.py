@@ -130,7 +130,8 @@ def setup_routes(app: web.Application, fake: FakeProvider) -> None:
             frames.append(b"data: " + json.dumps(usage_obj, separators=(",", ":")).encode() + b"\n\n")
         frames.append(b"data: [DONE]\n\n")
         gap = 0.02 if (reply.slow or reply.loop) else 0.0
-        return await stream_frames(request, entry, frames, gap=gap, cut_after=3 if reply.cut else None)
+        return await stream_frames(request, entry, frames, gap=gap, cut_after=3 if reply.cut else None,
+                                   linger=reply.linger)
 
     async def models(request: web.Request) -> web.Response:
         fake.record(request, None, request.headers.get("Authorization", "")[7:] or None)

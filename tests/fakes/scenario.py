@@ -7,6 +7,7 @@ Magic words in the newest user text steer it:
 * ``[[slow]]``       stream many small chunks with a gap (client-disconnect tests)
 * ``[[cut]]``        break the connection after a few stream frames
 * ``[[hang]]``       wait 5 s before answering (timeout tests)
+* ``[[linger]]``     keep a finished stream's body open for 5 s after its last frame
 * ``[[nousage]]``    report no token usage (as some OpenAI-compatible servers do)
 * ``[[json]]``       answer with a JSON object (also when a JSON response format is requested)
 * ``[[think]]``      include reasoning (also when the request enables thinking)
@@ -53,6 +54,7 @@ class Reply:
     slow: bool = False
     cut: bool = False
     hang: float = 0.0
+    linger: float = 0.0
     no_usage: bool = False
     input_tokens: int = 0
     output_tokens: int = 0
@@ -92,6 +94,7 @@ def plan_reply(view: NeutralRequest) -> Reply:
     reply.slow = "[[slow]]" in text
     reply.cut = "[[cut]]" in text
     reply.hang = 5.0 if "[[hang]]" in text else 0.0
+    reply.linger = 5.0 if "[[linger]]" in text else 0.0
     reply.no_usage = "[[nousage]]" in text
     if view.wants_thinking or "[[think]]" in text:
         reply.thinking = "Let me think step by step about this request."

@@ -138,6 +138,7 @@ async def stream_frames(
     content_type: str = "text/event-stream",
     gap: float = 0.0,
     cut_after: int | None = None,
+    linger: float = 0.0,
 ) -> web.StreamResponse:
     """Send ``frames`` as a chunked response; record whether the client stayed to the end."""
     response = web.StreamResponse(headers={"Content-Type": content_type, "Cache-Control": "no-cache"})
@@ -151,6 +152,7 @@ async def stream_frames(
             await response.write(frame)
             if gap:
                 await asyncio.sleep(gap)
+        await asyncio.sleep(linger)
         await response.write_eof()
         entry.stream_completed = True
     except (ConnectionResetError, asyncio.CancelledError):

@@ -230,6 +230,18 @@ def test_a_mid_stream_failure_ends_with_an_error_event(proxy: Proxy) -> None:
     assert "broke off" in str(err.value.message)
 
 
+def test_a_stream_ends_promptly_when_the_upstream_keeps_its_body_open_after_done(proxy: Proxy) -> None:
+    import time
+
+    started = time.monotonic()
+    with httpx.stream("POST", f"{proxy.openai_base}/chat/completions",
+                      headers={"Authorization": f"Bearer {proxy.key}"},
+                      json={"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "[[linger]]"}]}) as r:
+        body = b"".join(r.iter_bytes())  # to the end of the HTTP body, past the SSE [DONE]
+    assert body.rstrip().endswith(b"data: [DONE]") and b'"content":"Hello "' in body
+    assert time.monotonic() - started < 3, "the client's response stayed open while the upstream lingered"
+
+
 def test_a_client_disconnect_cancels_the_upstream_request(proxy: Proxy) -> None:
     import time
 

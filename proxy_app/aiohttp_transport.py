@@ -1,0 +1,122 @@
+"""An httpx transport over aiohttp's connection pool.
+
+Backends speak httpx's API (``httpx.Request`` in, ``httpx.Response`` out, httpx's exceptions,
+httpx's content decoding); aiohttp does the network I/O, because its pool and C HTTP parser
+cost a fraction of httpx's own under load. This replaces the third-party ``httpx-aiohttp``
+package, which measured ~170 µs of CPU per request above plain aiohttp on a loopback upstream
+(this one: ~60 µs), kept upstream cookies across every client of the proxy, and mapped every
+aiohttp connection error, a server disconnecting mid-body included, to ``httpx.ConnectTimeout``.
+
+* No cookie jar: a gateway must not replay one client's upstream cookies for another.
+* The body stream is a plain async iterator, not an async generator, so a response dropped
+  half-read is not left to asyncio's async-generator finalizer (a task per generator).
+* aiohttp's exceptions become the httpx exception that says what happened (see ``_httpx_error``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Any
+
+import aiohttp
+import httpx
+
+
+def _httpx_error(exc: Exception, request: httpx.Request) -> httpx.TransportError:
+    """The httpx exception for an aiohttp failure; more specific classes are tested first."""
+    kind: type[httpx.TransportError]
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        kind = httpx.ConnectTimeout  # no free pooled connection, or the TCP/TLS connect, in time
+    elif isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+        kind = httpx.ReadTimeout  # no byte from the upstream within the read timeout
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        kind = httpx.ConnectError  # refused, DNS, TLS handshake
+    elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
+        kind = httpx.RemoteProtocolError  # closed early, truncated or malformed response
+    elif isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        kind = httpx.UnsupportedProtocol
+    elif isinstance(exc, aiohttp.ClientConnectionError | OSError):
+        kind = httpx.ReadError  # reset, broken pipe
+    else:
+        kind = httpx.TransportError
+    return kind(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, request=request)
+
+
+class _BodyStream(httpx.AsyncByteStream):
+    """The upstream body as it arrives; ``aclose`` returns the connection to the pool when the
+    body was read to the end, and closes it otherwise (that is how a stream is cancelled)."""
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    def __aiter__(self) -> _BodyStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            chunk = await self._response.content.readany()
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise _httpx_error(exc, self._request) from exc
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+    async def aclose(self) -> None:
+        self._response.release()
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """One aiohttp session (one connection pool), created on first use on the running loop."""
+
+    def __init__(self, *, max_connections: int, keepalive_expiry: float = 5.0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        self._max_connections = max_connections
+        self._keepalive_expiry = keepalive_expiry
+        self._ssl_context = ssl_context
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections, limit_per_host=0, keepalive_timeout=self._keepalive_expiry,
+            ssl=self._ssl_context or httpx.create_ssl_context(trust_env=False),
+        )
+        return aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=False,
+        )
+
+    def _timeout(self, timeout: dict[str, float | None]) -> aiohttp.ClientTimeout:
+        """httpx's connect/read/pool timeouts as aiohttp's (no total: callers bound the whole call)."""
+        key = (timeout.get("connect"), timeout.get("read"), timeout.get("pool"))
+        found = self._timeouts.get(key)
+        if found is None:
+            found = self._timeouts[key] = aiohttp.ClientTimeout(
+                total=None, sock_connect=key[0], sock_read=key[1], connect=key[2],
+            )
+        return found
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._session is None:
+            self._session = self._open_session()
+        body = await request.aread()
+        try:
+            response = await self._session.request(
+                request.method, str(request.url), headers=request.headers.multi_items(), data=body or None,
+                allow_redirects=False, compress=False, timeout=self._timeout(request.extensions.get("timeout", {})),
+            )
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise _httpx_error(exc, request) from exc
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
+        return httpx.Response(
+            response.status, headers=response.raw_headers, stream=_BodyStream(response, request),
+            request=request, extensions=extensions,
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

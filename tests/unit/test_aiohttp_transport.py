@@ -1,0 +1,198 @@
+"""The httpx-over-aiohttp transport against raw loopback servers that misbehave on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import orjson
+import pytest
+
+from proxy_app.aiohttp_transport import AiohttpTransport
+from proxy_app.http_client import close_clients, no_cookies, send
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+TIMEOUTS = httpx.Timeout(connect=2.0, read=2.0, write=2.0, pool=2.0)
+
+
+class RawServer:
+    """A loopback TCP server; counts connections and keeps every request head it read."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.connections = 0
+        self.heads: list[bytes] = []
+        self.closed = asyncio.Event()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            await self.handler(reader, writer)
+        finally:
+            writer.close()
+            self.closed.set()
+
+    async def read_request(self, reader: asyncio.StreamReader) -> bytes:
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.heads.append(head)
+        length = next((int(line.split(b":")[1]) for line in head.lower().split(b"\r\n")
+                       if line.startswith(b"content-length:")), 0)
+        await reader.readexactly(length)
+        return head
+
+
+@asynccontextmanager
+async def raw_server(handler: Callable[[RawServer, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+                     ) -> AsyncIterator[tuple[RawServer, str]]:
+    srv = RawServer(lambda r, w: handler(srv, r, w))
+    server = await asyncio.start_server(srv.serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield srv, f"http://127.0.0.1:{port}/v1/chat"
+    finally:
+        server.close()
+
+
+@asynccontextmanager
+async def client(max_connections: int = 10) -> AsyncIterator[httpx.AsyncClient]:
+    """A client built as the proxy builds its shared ones."""
+    async with httpx.AsyncClient(transport=AiohttpTransport(max_connections=max_connections), timeout=TIMEOUTS,
+                                 cookies=no_cookies()) as c:
+        yield c
+
+
+def response(body: bytes, *extra: bytes) -> bytes:
+    return b"\r\n".join([b"HTTP/1.1 200 OK", b"Content-Type: application/json",
+                         b"Content-Length: %d" % len(body), *extra, b"", body])
+
+
+async def keep_answering(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while True:
+        try:
+            await srv.read_request(reader)
+        except asyncio.IncompleteReadError:
+            return
+        writer.write(response(b'{"ok":true}', b"Set-Cookie: session=secret-of-client-a; Path=/"))
+        await writer.drain()
+
+
+async def test_answers_reuse_one_connection_and_never_replay_cookies() -> None:
+    async with raw_server(keep_answering) as (srv, url), client() as c:
+        for _ in range(3):
+            r = await c.post(url, content=b'{"q":1}', headers={"Authorization": "Bearer sk-test"})
+            assert r.status_code == 200 and r.json() == {"ok": True}
+            assert r.headers["content-type"] == "application/json"
+    assert srv.connections == 1
+    assert all(b"cookie:" not in head.lower() for head in srv.heads)
+    assert b"authorization: bearer sk-test" in srv.heads[0].lower()
+
+
+async def test_the_hot_path_send_sends_no_cookies_either() -> None:
+    async with raw_server(keep_answering) as (srv, url):
+        base = url.rsplit("/", 1)[0]
+        for _ in range(2):
+            r = await send(base, "POST", url, content=b"{}", headers={"content-type": "application/json"},
+                           timeout=TIMEOUTS)
+            assert orjson.loads(await r.aread()) == {"ok": True}
+            await r.aclose()
+        await close_clients()
+    assert srv.connections == 1 and len(srv.heads) == 2
+    assert all(b"cookie:" not in head.lower() for head in srv.heads)
+
+
+async def test_a_gzip_body_is_decoded_by_httpx() -> None:
+    packed = gzip.compress(b'{"text":"' + b"x" * 5000 + b'"}')
+
+    async def gzipped(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        writer.write(response(packed, b"Content-Encoding: gzip"))
+        await writer.drain()
+
+    async with raw_server(gzipped) as (_, url), client() as c:
+        r = await c.post(url, content=b"{}")
+    assert r.json()["text"] == "x" * 5000
+
+
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with client() as c:
+        with pytest.raises(httpx.ConnectError):
+            await c.post(f"http://127.0.0.1:{port}/v1/chat", content=b"{}")
+
+
+async def test_an_upstream_that_never_answers_is_a_read_timeout() -> None:
+    async def silent(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        await asyncio.sleep(5)
+
+    async with raw_server(silent) as (_, url), client() as c:
+        with pytest.raises(httpx.ReadTimeout):
+            await c.post(url, content=b"{}", timeout=httpx.Timeout(2.0, read=0.3))
+
+
+async def test_a_body_that_stalls_midway_is_a_read_timeout() -> None:
+    async def stalls(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"6\r\ndata: \r\n")
+        await writer.drain()
+        await asyncio.sleep(5)
+
+    async with raw_server(stalls) as (_, url), client() as c:
+        async with c.stream("POST", url, content=b"{}", timeout=httpx.Timeout(2.0, read=0.3)) as r:
+            with pytest.raises(httpx.ReadTimeout):
+                async for _ in r.aiter_bytes():
+                    pass
+
+
+@pytest.mark.parametrize("reply", [b"", b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"cut", b"NOT HTTP AT ALL\r\n\r\n"])
+async def test_a_disconnect_a_truncated_body_or_garbage_is_a_protocol_error(reply: bytes) -> None:
+    async def breaks(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        writer.write(reply)
+        await writer.drain()
+
+    async with raw_server(breaks) as (_, url), client() as c:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await c.post(url, content=b"{}")
+
+
+async def test_a_stream_closed_half_read_closes_its_connection() -> None:
+    async def endless(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        while not reader.at_eof():
+            writer.write(b"5\r\nhello\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.01)
+
+    async with raw_server(endless) as (srv, url), client() as c:
+        async with c.stream("POST", url, content=b"{}") as r:
+            async for chunk in r.aiter_bytes():
+                assert chunk.startswith(b"hello")
+                break
+        await asyncio.wait_for(srv.closed.wait(), 2)  # the server saw the proxy hang up
+
+
+async def test_no_free_connection_in_the_pool_timeout_is_a_connect_timeout() -> None:
+    release = asyncio.Event()
+
+    async def slow(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        await release.wait()
+        writer.write(response(b"{}"))
+        await writer.drain()
+
+    async with raw_server(slow) as (_, url), client(max_connections=1) as c:
+        first = asyncio.create_task(c.post(url, content=b"{}"))
+        await asyncio.sleep(0.1)
+        with pytest.raises(httpx.ConnectTimeout):
+            await c.post(url, content=b"{}", timeout=httpx.Timeout(2.0, pool=0.2))
+        release.set()
+        assert (await first).status_code == 200
