@@ -48,12 +48,17 @@ class LiveServer:
                                        daemon=True)
 
     async def _serve(self) -> None:
+        from asgiref.sync import sync_to_async
+        from django.db import connections
+
         from proxy_app.http_client import close_clients
 
         try:
             await self.server.serve()
         finally:
             await close_clients()
+            # the cache reloads' shared thread keeps its connection: it would block dropping the test DB
+            await sync_to_async(connections.close_all, thread_sensitive=True)()
 
     def start(self) -> LiveServer:
         self.thread.start()
