@@ -16,7 +16,6 @@ mid-body included, to ``httpx.ConnectTimeout``.
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from typing import Any
 
@@ -29,7 +28,7 @@ def _httpx_error(exc: Exception, request: httpx.Request) -> httpx.TransportError
     kind: type[httpx.TransportError]
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         kind = httpx.ConnectTimeout  # no free pooled connection, or the TCP/TLS connect, in time
-    elif isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+    elif isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
         kind = httpx.ReadTimeout  # no byte from the upstream within the read timeout
     elif isinstance(exc, aiohttp.ClientConnectorError):
         kind = httpx.ConnectError  # refused, DNS, TLS handshake
@@ -58,7 +57,7 @@ class _BodyStream(httpx.AsyncByteStream):
     async def __anext__(self) -> bytes:
         try:
             chunk = await self._response.content.readany()
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _httpx_error(exc, self._request) from exc
         if not chunk:
             raise StopAsyncIteration
@@ -107,7 +106,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 request.method, str(request.url), headers=request.headers.multi_items(), data=body or None,
                 allow_redirects=False, compress=False, timeout=self._timeout(request.extensions.get("timeout", {})),
             )
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _httpx_error(exc, request) from exc
         extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
         if response.reason:

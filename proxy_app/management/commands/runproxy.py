@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import ipaddress
 import os
 import signal
@@ -37,43 +36,6 @@ environment variables (also read from .env in the project root):
   PROXY_FIRST_BYTE_TIMEOUT (120 s), PROXY_IDLE_TIMEOUT (120 s), PROXY_MAX_CONNECTIONS (1000)
   LOG_LEVEL (INFO), DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS
 """
-
-
-def skip_twisted_form_parsing() -> None:
-    """Make Daphne's requests skip Twisted's own parsing of POST bodies into ``request.args``.
-
-    Daphne never reads ``args``: it hands the raw body to the ASGI app. But for every POST Twisted
-    still parses the Content-Type header with ``email.message.EmailMessage``, whose header registry
-    builds two new classes per call: ~30 µs of CPU per request, plus garbage only the cyclic GC
-    frees. Twisted's ``parsePOSTFormSubmission`` switch turns that off."""
-    import daphne.http_protocol
-    from twisted.web.http import Request
-
-    if "parsePOSTFormSubmission" not in inspect.signature(Request.__init__).parameters:
-        return  # an older Twisted without the switch
-
-    class WebRequest(daphne.http_protocol.WebRequest):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
-
-    daphne.http_protocol.WebRequest = WebRequest  # what Daphne's HTTPFactory builds requests from
-
-
-def skip_twisted_access_log() -> None:
-    """Stop Twisted formatting an access-log line per request that nothing reads.
-
-    Daphne writes its own access log (``log_action``). Twisted's ``HTTPFactory`` also formats a
-    combined-log line for every request and hands it to Twisted's log, which Daphne points at
-    a no-op at the verbosity runproxy runs it with: ~2 % of the proxy's CPU per request in
-    the ``bench/`` profiles."""
-    import daphne.http_protocol
-    import daphne.server
-
-    class HTTPFactory(daphne.http_protocol.HTTPFactory):
-        def log(self, request: Any) -> None:
-            pass
-
-    daphne.server.HTTPFactory = HTTPFactory  # what Daphne's Server builds its factory from
 
 
 def inherited_address(fd: int) -> tuple[str, int]:
@@ -180,12 +142,10 @@ class Command(BaseCommand):
             sockets = [socket.socket(fileno=fd)] if fd is not None else None
             uvicorn.Server(config).run(sockets=sockets)
             return
-        from daphne.cli import CommandLineInterface
+        from ...daphne_tuning import tuned_daphne_cli
 
-        skip_twisted_form_parsing()
-        skip_twisted_access_log()
         where = ["--fd", str(fd)] if fd is not None else ["-b", host, "-p", str(port)]
-        CommandLineInterface().run([*where, "-v", "0", app])
+        tuned_daphne_cli().run([*where, "-v", "0", app])
 
     def _has_proxy_key(self) -> bool:
         if settings.LLM_INTERACTIVE_PROXY_API_KEY:
