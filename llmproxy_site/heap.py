@@ -9,7 +9,7 @@ would live as long as the process anyway. So first load what the first requests 
 load lazily (and leave unfrozen), collect once, then freeze.
 
 The request path is kept free of reference cycles (see ``lean_handler.wait_for_disconnect`` and
-``runproxy.skip_twisted_form_parsing``), so its objects are freed by reference counting and
+``daphne_tuning.WebRequest``), so its objects are freed by reference counting and
 young collections can be rare.
 """
 
