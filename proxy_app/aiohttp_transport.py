@@ -16,6 +16,7 @@ mid-body included, to ``httpx.ConnectTimeout``.
 
 from __future__ import annotations
 
+import functools
 import ssl
 from typing import Any
 
@@ -41,6 +42,13 @@ def _httpx_error(exc: Exception, request: httpx.Request) -> httpx.TransportError
     else:
         kind = httpx.TransportError
     return kind(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, request=request)
+
+
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """httpx's verifying context (certifi's CA bundle), built once per process: reading the bundle
+    took tens of milliseconds of the first request to every backend."""
+    return httpx.create_ssl_context(trust_env=False)
 
 
 class _BodyStream(httpx.AsyncByteStream):
@@ -81,7 +89,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def _open_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             limit=self._max_connections, limit_per_host=0, keepalive_timeout=self._keepalive_expiry,
-            ssl=self._ssl_context or httpx.create_ssl_context(trust_env=False),
+            ssl=self._ssl_context or default_ssl_context(),
         )
         return aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=False,
