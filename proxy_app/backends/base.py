@@ -61,7 +61,7 @@ async def _read_to_end(chunks: AsyncIterator[bytes]) -> None:
 
     Left suspended, httpx's body generators would each be finalized by a task asyncio creates
     for it; read to the end they just return. An upstream that keeps the body open after
-    ``[DONE]`` is given up on after a moment: the client already has the whole answer."""
+    ``[DONE]`` is given up on after a moment."""
     try:
         async with asyncio.timeout(DRAIN_AFTER_DONE_SECONDS):
             async for _ in chunks:
@@ -158,10 +158,10 @@ class Connector:
             except orjson.JSONDecodeError:
                 yield c.StreamError(c.ProxyError(f"backend '{self.name}' sent a malformed stream event", kind="bad_gateway"))
                 return
+            if done:
+                await _read_to_end(chunks)  # before the last events: the request ends as the client's stream does
             for event in decoder.finish():
                 yield event
-            if done:
-                await _read_to_end(chunks)
         finally:
             await response.aclose()
 
