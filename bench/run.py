@@ -464,9 +464,9 @@ class Bench:
 
     # --- one measured load against a target; proxy=None means direct (no process to meter)
     def load_wrk(self, scenario: str, target: str, url: str, body: dict, conc: int, pid: int | None,
-                 key: str = PROXY_KEY, **tags) -> dict:
+                 key: str = PROXY_KEY, duration: float | None = None, **tags) -> dict:
         with Meter(pid) as m:
-            r = wrk(url, body, conc, self.dur, key=key)
+            r = wrk(url, body, conc, duration or self.dur, key=key)
         rec = {"scenario": scenario, "target": target, "concurrency": conc, "kind": "non-stream", **tags, **r,
                "bg_cpu_pct": m.bg_cpu_pct}
         if pid is not None:
@@ -642,10 +642,11 @@ class Bench:
             t["ttft_vs_same_ms"] = t["ttft_p50_ms"] - s["ttft_p50_ms"]
 
     def s_usage(self) -> None:
-        rounds = 3 if self.a.quick else 5
+        rounds = 5 if self.a.quick else 15
         log(f"scenario usage: USAGE_RECORDING_ENABLED=true vs false (non-stream, daphne), {rounds} interleaved rounds")
         # Both proxies run side by side and take turns (order alternating each round), so drift in the
         # machine's speed hits both alike; the verdict is the median of the per-round on/off ratios.
+        # Many short rounds rather than a few long ones: this machine's speed drifts within seconds.
         body = fixtures.openai_request()
         with Proxy(self.nginx_base, usage=True) as on_px, Proxy(self.nginx_base, usage=False) as off_px:
             for px in (on_px, off_px):
@@ -657,7 +658,8 @@ class Bench:
                     for usage in ((True, False) if i % 2 == 0 else (False, True)):
                         px = on_px if usage else off_px
                         pair[usage] = self.load_wrk("usage", f"proxy-usage-{'on' if usage else 'off'}", px.url,
-                                                    body, c, px.pid, usage=usage, server="daphne", round=i + 1)
+                                                    body, c, px.pid, duration=3, usage=usage, server="daphne",
+                                                    round=i + 1)
                         runs[usage].append(pair[usage])
                     if pair[False]["rps"]:
                         ratios.append(pair[True]["rps"] / pair[False]["rps"])
