@@ -46,9 +46,10 @@ def _httpx_error(exc: Exception, request: httpx.Request) -> httpx.TransportError
 
 @functools.cache
 def default_ssl_context() -> ssl.SSLContext:
-    """httpx's verifying context (certifi's CA bundle), built once per process: reading the bundle
-    took tens of milliseconds of the first request to every backend."""
-    return httpx.create_ssl_context(trust_env=False)
+    """httpx's verifying context, built once per process (reading a CA bundle took tens of
+    milliseconds of the first request to every backend): certifi's bundle, or the one that
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` name instead (a private or corporate CA), as httpx reads them."""
+    return httpx.create_ssl_context(trust_env=True)
 
 
 class _BodyStream(httpx.AsyncByteStream):

@@ -17,7 +17,7 @@ import weakref
 import httpx
 from django.conf import settings
 
-from .aiohttp_transport import AiohttpTransport
+from .aiohttp_transport import AiohttpTransport, default_ssl_context
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
     weakref.WeakKeyDictionary()
@@ -50,7 +50,7 @@ def get_client(base_url: str) -> httpx.AsyncClient:
             max_keepalive_connections=settings.PROXY_MAX_CONNECTIONS,
         )
         transport: httpx.AsyncBaseTransport = (
-            httpx.AsyncHTTPTransport(http2=True, limits=limits, trust_env=False)
+            httpx.AsyncHTTPTransport(http2=True, limits=limits, verify=default_ssl_context(), trust_env=False)
             if settings.PROXY_HTTP2
             else AiohttpTransport(max_connections=settings.PROXY_MAX_CONNECTIONS)
         )

@@ -53,23 +53,6 @@ def retry_after_from_headers(headers: httpx.Headers) -> float | None:
     return None
 
 
-DRAIN_AFTER_DONE_SECONDS = 0.5
-
-
-async def _read_to_end(chunks: AsyncIterator[bytes]) -> None:
-    """Read what follows ``[DONE]`` (normally just the end of the body, in the same packet).
-
-    Left suspended, httpx's body generators would each be finalized by a task asyncio creates
-    for it; read to the end they just return. An upstream that keeps the body open after
-    ``[DONE]`` is given up on after a moment."""
-    try:
-        async with asyncio.timeout(DRAIN_AFTER_DONE_SECONDS):
-            async for _ in chunks:
-                pass
-    except (TimeoutError, httpx.TransportError):
-        pass
-
-
 class Connector:
     """Talks to one backend. Subclasses set ``protocol`` and override the URL/header hooks."""
 
@@ -141,9 +124,10 @@ class Connector:
             parser = SSEParser()
             decoder = self.protocol.StreamDecoder()
             done = False
-            chunks = response.aiter_bytes()
             try:
-                async for chunk in chunks:
+                # Reading stops at [DONE], not at the end of the body: the client's stream ends (and
+                # the request is finished and recorded) without waiting for the upstream to close it.
+                async for chunk in response.aiter_bytes():
                     for event_name, data in parser.feed(chunk):
                         if data == "[DONE]":
                             done = True
@@ -158,8 +142,6 @@ class Connector:
             except orjson.JSONDecodeError:
                 yield c.StreamError(c.ProxyError(f"backend '{self.name}' sent a malformed stream event", kind="bad_gateway"))
                 return
-            if done:
-                await _read_to_end(chunks)  # before the last events: the request ends as the client's stream does
             for event in decoder.finish():
                 yield event
         finally:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import orjson
 import pytest
+import trustme
 
-from proxy_app.aiohttp_transport import AiohttpTransport
+from proxy_app.aiohttp_transport import AiohttpTransport, default_ssl_context
 from proxy_app.http_client import close_clients, no_cookies, send
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -46,13 +49,13 @@ class RawServer:
 
 
 @asynccontextmanager
-async def raw_server(handler: Callable[[RawServer, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-                     ) -> AsyncIterator[tuple[RawServer, str]]:
+async def raw_server(handler: Callable[[RawServer, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+                     tls: ssl.SSLContext | None = None) -> AsyncIterator[tuple[RawServer, str]]:
     srv = RawServer(lambda r, w: handler(srv, r, w))
-    server = await asyncio.start_server(srv.serve, "127.0.0.1", 0)
+    server = await asyncio.start_server(srv.serve, "127.0.0.1", 0, ssl=tls)
     port = server.sockets[0].getsockname()[1]
     try:
-        yield srv, f"http://127.0.0.1:{port}/v1/chat"
+        yield srv, f"{'https' if tls else 'http'}://127.0.0.1:{port}/v1/chat"
     finally:
         server.close()
 
@@ -196,3 +199,37 @@ async def test_no_free_connection_in_the_pool_timeout_is_a_connect_timeout() -> 
             await c.post(url, content=b"{}", timeout=httpx.Timeout(2.0, pool=0.2))
         release.set()
         assert (await first).status_code == 200
+
+
+def tls_for(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    return context
+
+
+@pytest.fixture
+def ca(monkeypatch: pytest.MonkeyPatch) -> Iterator[trustme.CA]:
+    """A throw-away CA; the process-wide SSL context is rebuilt around each test."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    default_ssl_context.cache_clear()
+    yield trustme.CA()
+    default_ssl_context.cache_clear()
+
+
+async def test_an_https_upstream_signed_by_the_ca_in_ssl_cert_file_is_trusted(
+    ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = tmp_path / "corporate-ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    async with raw_server(keep_answering, tls=tls_for(ca)) as (_, url), client() as c:
+        r = await c.post(url, content=b"{}")
+    assert url.startswith("https://") and r.json() == {"ok": True}
+
+
+async def test_an_https_upstream_with_an_unknown_ca_is_refused(ca: trustme.CA) -> None:
+    async with raw_server(keep_answering, tls=tls_for(ca)) as (srv, url), client() as c:
+        with pytest.raises(httpx.ConnectError):
+            await c.post(url, content=b"{}")
+    assert srv.heads == []  # not a byte of the request went to the unverified server

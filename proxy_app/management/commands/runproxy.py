@@ -34,6 +34,7 @@ environment variables (also read from .env in the project root):
   CELERY_BROKER_URL   Celery broker for usage rollups (default: none, tasks run in-process)
   MAX_REQUEST_BODY_BYTES (20 MiB), PROXY_TIMEOUT (600 s), PROXY_CONNECT_TIMEOUT (10 s),
   PROXY_FIRST_BYTE_TIMEOUT (120 s), PROXY_IDLE_TIMEOUT (120 s), PROXY_MAX_CONNECTIONS (1000)
+  SSL_CERT_FILE / SSL_CERT_DIR   CA bundle to verify upstreams with instead of certifi's (private CA)
   LOG_LEVEL (INFO), DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS
 """
 
