@@ -29,7 +29,7 @@ def _httpx_error(exc: Exception, request: httpx.Request) -> httpx.TransportError
     kind: type[httpx.TransportError]
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         kind = httpx.ConnectTimeout  # no free pooled connection, or the TCP/TLS connect, in time
-    elif isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
+    elif isinstance(exc, TimeoutError):  # aiohttp's ServerTimeoutError (sock_read) is one
         kind = httpx.ReadTimeout  # no byte from the upstream within the read timeout
     elif isinstance(exc, aiohttp.ClientConnectorError):
         kind = httpx.ConnectError  # refused, DNS, TLS handshake
@@ -42,6 +42,11 @@ def _httpx_error(exc: Exception, request: httpx.Request) -> httpx.TransportError
     else:
         kind = httpx.TransportError
     return kind(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, request=request)
+
+
+# How long an idle pooled connection is reused: httpx's own default, kept short so a connection
+# the upstream has already closed is rarely picked for a request that cannot be retried.
+KEEPALIVE_SECONDS = 5.0
 
 
 @functools.cache
@@ -79,18 +84,15 @@ class _BodyStream(httpx.AsyncByteStream):
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """One aiohttp session (one connection pool), created on first use on the running loop."""
 
-    def __init__(self, *, max_connections: int, keepalive_expiry: float = 5.0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, *, max_connections: int) -> None:
         self._max_connections = max_connections
-        self._keepalive_expiry = keepalive_expiry
-        self._ssl_context = ssl_context
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
 
     def _open_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=self._max_connections, limit_per_host=0, keepalive_timeout=self._keepalive_expiry,
-            ssl=self._ssl_context or default_ssl_context(),
+            limit=self._max_connections, limit_per_host=0, keepalive_timeout=KEEPALIVE_SECONDS,
+            ssl=default_ssl_context(),
         )
         return aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=False,
