@@ -54,3 +54,14 @@ async def test_a_failed_application_is_left_for_daphnes_sweep_to_report() -> Non
     server.protocol_disconnected(protocol)
     await asyncio.sleep(0)
     assert server.connections[protocol]["application_instance"] is task
+
+
+def test_daphne_serves_on_a_uvloop_event_loop() -> None:
+    """``llmproxy_site`` installs Twisted's asyncio reactor on uvloop before Django imports Daphne,
+    and Daphne keeps it rather than installing its own on the standard library's loop."""
+    import daphne.server
+    import uvloop
+    from twisted.internet import reactor
+
+    assert daphne.server.reactor is reactor
+    assert isinstance(reactor._asyncioEventloop, uvloop.Loop)
