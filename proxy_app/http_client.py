@@ -13,6 +13,7 @@ import asyncio
 import functools
 import http.cookiejar
 import weakref
+from collections.abc import AsyncIterator
 
 import httpx
 from django.conf import settings
@@ -23,6 +24,8 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.A
     weakref.WeakKeyDictionary()
 )
 _transports: weakref.WeakKeyDictionary[httpx.AsyncClient, httpx.AsyncBaseTransport] = weakref.WeakKeyDictionary()
+_draining: set[asyncio.Task[None]] = set()
+DRAIN_SECONDS = 1.0
 
 
 def default_timeout() -> httpx.Timeout:
@@ -78,6 +81,54 @@ async def send(
     client = get_client(base_url)
     request = httpx.Request(method, parsed_url(url), content=content, headers=headers, extensions={"timeout": timeout.as_dict()})
     return await _transports[client].handle_async_request(request)
+
+
+def body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body of an unread ``response``, decoded, as it arrives.
+
+    A body without a content-coding (what LLM APIs send) is read straight from the transport's
+    stream. ``response.aiter_bytes()`` wraps that stream in two async generators: per-chunk cost,
+    and when a reader stops early (the SSE reader stops at ``[DONE]``) each is left suspended for
+    asyncio's finaliser to close, a task and a self-pipe wake-up apiece, per stream."""
+    if _uncoded(response):
+        return response.stream  # type: ignore[return-value]  # an AsyncByteStream, as sent
+    return response.aiter_bytes()
+
+
+def _uncoded(response: httpx.Response) -> bool:
+    return response.headers.get("content-encoding", "identity").lower() == "identity"
+
+
+async def read_body(response: httpx.Response) -> bytes:
+    """All of an unread ``response``'s body, decoded (``aread`` without httpx's generators)."""
+    return b"".join([chunk async for chunk in body_chunks(response)])
+
+
+def release_after_body(response: httpx.Response) -> None:
+    """Close ``response`` once the rest of its body has arrived, without waiting for it.
+
+    For a body read up to its logical end (an SSE stream's ``[DONE]``) whose last bytes, the
+    chunked-encoding terminator, may still be on the wire: read at once, they let the pool keep the
+    connection for the next call, where closing first would cost that call a new TCP (and TLS)
+    handshake with the upstream. A body that has not ended after ``DRAIN_SECONDS`` is closed."""
+    task = asyncio.get_running_loop().create_task(_drain(response))
+    _draining.add(task)  # the loop keeps only a weak reference to its tasks
+    task.add_done_callback(_draining.discard)
+
+
+async def _drain(response: httpx.Response) -> None:
+    try:
+        stream = response.stream
+        # Only an iterator resumes where the reader stopped (the aiohttp transport's stream does;
+        # aiter_bytes() and httpx's HTTP/2 stream, where closing costs no connection anyway, do not).
+        if _uncoded(response) and isinstance(stream, AsyncIterator):
+            async with asyncio.timeout(DRAIN_SECONDS):
+                async for _ in stream:
+                    pass
+    except (TimeoutError, httpx.TransportError):
+        pass
+    finally:
+        await response.aclose()
 
 
 @functools.lru_cache(maxsize=4096)

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from ..backend_config import BackendSpec
 from ..guards import adapt_params
-from ..http_client import get_client, send
+from ..http_client import body_chunks, get_client, read_body, release_after_body, send
 from ..translation import canonical as c
 from ..translation.sse import SSEParser
 
@@ -118,16 +118,16 @@ class Connector:
                                       headers=self.headers(key, req), timeout=self.http_timeout)
         except (TimeoutError, httpx.TransportError) as exc:
             raise transport_error(exc, self.name) from exc
+        done = False
         try:
             if response.status_code >= 400:
-                raise self.error_from_response(response.status_code, await response.aread(), response.headers)
+                raise self.error_from_response(response.status_code, await read_body(response), response.headers)
             parser = SSEParser()
             decoder = self.protocol.StreamDecoder()
-            done = False
             try:
                 # Reading stops at [DONE], not at the end of the body: the client's stream ends (and
                 # the request is finished and recorded) without waiting for the upstream to close it.
-                async for chunk in response.aiter_bytes():
+                async for chunk in body_chunks(response):
                     for event_name, data in parser.feed(chunk):
                         if data == "[DONE]":
                             done = True
@@ -145,7 +145,10 @@ class Connector:
             for event in decoder.finish():
                 yield event
         finally:
-            await response.aclose()
+            if done:  # only the chunked terminator is left: keep the connection for the next call
+                release_after_body(response)
+            else:  # at the end of the body, or stopped early (client gone, guard): closed, cancelling it
+                await response.aclose()
 
     async def count_tokens(self, req: c.ChatRequest, model: str, key: str | None) -> int | None:
         """The provider's own token count for ``req``, or None where it has no counting endpoint."""
@@ -159,7 +162,7 @@ class Connector:
                 response = await send(self.spec.base_url, "POST", url, content=body,
                                       headers=self.headers(key, req), timeout=self.http_timeout)
                 try:
-                    content = await response.aread()
+                    content = await read_body(response)
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.TransportError) as exc:

@@ -8,6 +8,7 @@ Magic words in the newest user text steer it:
 * ``[[cut]]``        break the connection after a few stream frames
 * ``[[hang]]``       wait 5 s before answering (timeout tests)
 * ``[[linger]]``     keep a finished stream's body open for 5 s after its last frame
+* ``[[late-end]]``   end a finished stream's body 50 ms after its last frame (as a network may)
 * ``[[nousage]]``    report no token usage (as some OpenAI-compatible servers do)
 * ``[[json]]``       answer with a JSON object (also when a JSON response format is requested)
 * ``[[think]]``      include reasoning (also when the request enables thinking)
@@ -94,7 +95,7 @@ def plan_reply(view: NeutralRequest) -> Reply:
     reply.slow = "[[slow]]" in text
     reply.cut = "[[cut]]" in text
     reply.hang = 5.0 if "[[hang]]" in text else 0.0
-    reply.linger = 5.0 if "[[linger]]" in text else 0.0
+    reply.linger = 5.0 if "[[linger]]" in text else 0.05 if "[[late-end]]" in text else 0.0
     reply.no_usage = "[[nousage]]" in text
     if view.wants_thinking or "[[think]]" in text:
         reply.thinking = "Let me think step by step about this request."

@@ -29,6 +29,7 @@ class RecordedRequest:
     key: str | None
     at: float = field(default_factory=time.time)
     stream_completed: bool | None = None  # False when the client went away mid-stream
+    peer: Any = None  # the client's (host, port): the same for requests on one kept-alive connection
 
 
 @dataclass
@@ -105,7 +106,8 @@ class FakeProvider:
 
     def record(self, request: web.Request, body: Any, key: str | None) -> RecordedRequest:
         entry = RecordedRequest(
-            request.method, request.path, dict(request.query), {k.lower(): v for k, v in request.headers.items()}, body, key
+            request.method, request.path, dict(request.query), {k.lower(): v for k, v in request.headers.items()}, body, key,
+            peer=request.transport.get_extra_info("peername") if request.transport else None,
         )
         with self.lock:
             self.requests.append(entry)

@@ -242,6 +242,20 @@ def test_a_stream_ends_promptly_when_the_upstream_keeps_its_body_open_after_done
     assert time.monotonic() - started < 3, "the client's response stayed open while the upstream lingered"
 
 
+def test_streams_read_to_done_leave_their_upstream_connection_to_the_next_call(proxy: Proxy) -> None:
+    """The proxy stops reading at [DONE], but the end of the body behind it (here 50 ms later) is
+    still read, in the background, so the pool keeps the connection: no handshake per answer."""
+    import time
+
+    for n in range(3):
+        chunks = list(client(proxy).chat.completions.create(
+            model="gpt-4o", stream=True, messages=[{"role": "user", "content": f"[[late-end]] reuse {n}"}]))
+        assert f"reuse {n}" in "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        time.sleep(0.2)
+    peers = {r.peer for r in proxy.fakes.openai.chat_requests()[-3:]}
+    assert len(peers) == 1, f"each stream opened its own upstream connection: {peers}"
+
+
 def test_a_client_disconnect_cancels_the_upstream_request(proxy: Proxy) -> None:
     import time
 
