@@ -242,6 +242,16 @@ def test_a_stream_ends_promptly_when_the_upstream_keeps_its_body_open_after_done
     assert time.monotonic() - started < 3, "the client's response stayed open while the upstream lingered"
 
 
+def test_a_streams_opening_reaches_the_client_in_one_write_with_the_first_token(proxy: Proxy) -> None:
+    with httpx.stream("POST", f"{proxy.openai_base}/chat/completions",
+                      headers={"Authorization": f"Bearer {proxy.key}"},
+                      json={"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "hi"}]}) as r:
+        first = next(r.iter_raw())  # one HTTP chunk: one body message the proxy sent
+    events = [line for line in first.split(b"\n\n") if line]
+    assert len(events) == 2, first
+    assert b'"role":"assistant"' in events[0] and b'"content":"Hello "' in events[1]
+
+
 def test_streams_read_to_done_leave_their_upstream_connection_to_the_next_call(proxy: Proxy) -> None:
     """The proxy stops reading at [DONE], but the end of the body behind it (here 50 ms later) is
     still read, in the background, so the pool keeps the connection: no handshake per answer."""
