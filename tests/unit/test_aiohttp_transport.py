@@ -16,7 +16,8 @@ import pytest
 import trustme
 
 from proxy_app.aiohttp_transport import AiohttpTransport, default_ssl_context
-from proxy_app.http_client import close_clients, no_cookies, send
+from proxy_app import http_client
+from proxy_app.http_client import body_chunks, close_clients, no_cookies, read_body, release_after_body, send
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 TIMEOUTS = httpx.Timeout(connect=2.0, read=2.0, write=2.0, pool=2.0)
@@ -118,6 +119,74 @@ async def test_a_gzip_body_is_decoded_by_httpx() -> None:
     async with raw_server(gzipped) as (_, url), client() as c:
         r = await c.post(url, content=b"{}")
     assert r.json()["text"] == "x" * 5000
+
+
+async def test_read_body_decodes_a_gzip_body_and_passes_a_plain_one_through() -> None:
+    packed = gzip.compress(b'{"text":"zipped"}')
+
+    async def both(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for body in (response(packed, b"Content-Encoding: gzip"), response(b'{"text":"plain"}')):
+            await srv.read_request(reader)
+            writer.write(body)
+            await writer.drain()
+
+    async with raw_server(both) as (_, url):
+        base = url.rsplit("/", 1)[0]
+        for expected in ("zipped", "plain"):
+            r = await send(base, "POST", url, content=b"{}", headers={}, timeout=TIMEOUTS)
+            assert orjson.loads(await read_body(r)) == {"text": expected}
+            await r.aclose()
+        await close_clients()
+
+
+def sse_head_and_done() -> bytes:
+    done = b"data: [DONE]\n\n"
+    return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n" % (len(done), done)
+
+
+async def read_to_done(url: str) -> httpx.Response:
+    """Send one request on the shared client and read its body up to [DONE], as the SSE reader does."""
+    r = await send(url.rsplit("/", 1)[0], "POST", url, content=b"{}", headers={}, timeout=TIMEOUTS)
+    async for chunk in body_chunks(r):
+        if b"[DONE]" in chunk:
+            break
+    return r
+
+
+async def test_a_body_read_to_done_gives_its_connection_back_once_its_end_arrives() -> None:
+    async def late_end(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                await srv.read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            writer.write(sse_head_and_done())
+            await writer.drain()
+            await asyncio.sleep(0.05)  # the chunked terminator comes later, as over a network
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+
+    async with raw_server(late_end) as (srv, url):
+        for _ in range(2):
+            release_after_body(await read_to_done(url))
+            await asyncio.sleep(0.2)
+        await close_clients()
+    assert srv.connections == 1
+
+
+async def test_a_body_that_does_not_end_after_done_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http_client, "DRAIN_SECONDS", 0.1)
+
+    async def never_ends(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        writer.write(sse_head_and_done())
+        await writer.drain()
+        await reader.read()  # until the client hangs up
+
+    async with raw_server(never_ends) as (srv, url):
+        release_after_body(await read_to_done(url))
+        await asyncio.wait_for(srv.closed.wait(), 2)
+        await close_clients()
 
 
 async def test_a_refused_connection_is_a_connect_error() -> None:
