@@ -15,8 +15,8 @@ import orjson
 import pytest
 import trustme
 
-from proxy_app.aiohttp_transport import AiohttpTransport, default_ssl_context
 from proxy_app import http_client
+from proxy_app.aiohttp_transport import AiohttpTransport, default_ssl_context
 from proxy_app.http_client import body_chunks, close_clients, no_cookies, read_body, release_after_body, send
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
