@@ -133,6 +133,10 @@ PROXY_FIRST_BYTE_TIMEOUT = env.float("PROXY_FIRST_BYTE_TIMEOUT", default=120.0)
 PROXY_IDLE_TIMEOUT = env.float("PROXY_IDLE_TIMEOUT", default=120.0)
 PROXY_MAX_CONNECTIONS = env.int("PROXY_MAX_CONNECTIONS", default=1000)
 PROXY_HTTP2 = env.bool("PROXY_HTTP2", default=False)
+# Reach upstreams through the HTTP proxy that HTTPS_PROXY / HTTP_PROXY / ALL_PROXY name, except for
+# hosts NO_PROXY lists (the environment variables every HTTP client honours; read when a base URL's
+# client is created).
+PROXY_TRUST_ENV = env.bool("PROXY_TRUST_ENV", default=True)
 
 OPENROUTER_HTTP_REFERER = env("OPENROUTER_HTTP_REFERER", default="https://github.com/llm-interactive-proxy")
 OPENROUTER_APP_TITLE = env("OPENROUTER_APP_TITLE", default="llm-interactive-proxy")

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+import yarl
 
 
 def _httpx_error(exc: Exception, request: httpx.Request) -> httpx.TransportError:
@@ -84,8 +85,10 @@ class _BodyStream(httpx.AsyncByteStream):
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """One aiohttp session (one connection pool), created on first use on the running loop."""
 
-    def __init__(self, *, max_connections: int) -> None:
+    def __init__(self, *, max_connections: int, proxy: str | None = None) -> None:
         self._max_connections = max_connections
+        # aiohttp takes a proxy's credentials as an argument, not in its URL
+        self._proxy, self._proxy_auth = aiohttp.helpers.strip_auth_from_url(yarl.URL(proxy)) if proxy else (None, None)
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
 
@@ -116,6 +119,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response = await self._session.request(
                 request.method, str(request.url), headers=request.headers.multi_items(), data=body or None,
                 allow_redirects=False, compress=False, timeout=self._timeout(request.extensions.get("timeout", {})),
+                proxy=self._proxy, proxy_auth=self._proxy_auth,
             )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _httpx_error(exc, request) from exc

@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import http.cookiejar
+import logging
+import urllib.parse
+import urllib.request
 import weakref
 from collections.abc import AsyncIterator
 
@@ -25,6 +28,7 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.A
 )
 _transports: weakref.WeakKeyDictionary[httpx.AsyncClient, httpx.AsyncBaseTransport] = weakref.WeakKeyDictionary()
 _draining: set[asyncio.Task[None]] = set()
+logger = logging.getLogger("llmproxy.http_client")
 DRAIN_SECONDS = 1.0
 
 
@@ -52,10 +56,12 @@ def get_client(base_url: str) -> httpx.AsyncClient:
             max_connections=settings.PROXY_MAX_CONNECTIONS,
             max_keepalive_connections=settings.PROXY_MAX_CONNECTIONS,
         )
+        proxy = environment_proxy(base_url) if settings.PROXY_TRUST_ENV else None
         transport: httpx.AsyncBaseTransport = (
-            httpx.AsyncHTTPTransport(http2=True, limits=limits, verify=default_ssl_context(), trust_env=False)
+            httpx.AsyncHTTPTransport(http2=True, limits=limits, verify=default_ssl_context(), trust_env=False,
+                                     proxy=proxy)
             if settings.PROXY_HTTP2
-            else AiohttpTransport(max_connections=settings.PROXY_MAX_CONNECTIONS)
+            else AiohttpTransport(max_connections=settings.PROXY_MAX_CONNECTIONS, proxy=proxy)
         )
         client = httpx.AsyncClient(
             transport=transport,
@@ -66,6 +72,22 @@ def get_client(base_url: str) -> httpx.AsyncClient:
         per_loop[base_url] = client
         _transports[client] = transport
     return client
+
+
+def environment_proxy(base_url: str) -> str | None:
+    """The HTTP proxy the environment names for ``base_url`` (``HTTPS_PROXY`` for an https URL,
+    ``HTTP_PROXY`` for http, else ``ALL_PROXY``), or None when there is none or ``NO_PROXY``
+    exempts its host. Worked out once per base URL, so the request path pays nothing for it."""
+    url = urllib.parse.urlsplit(base_url)
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass_environment(url.hostname or "", proxies):
+        return None
+    if urllib.parse.urlsplit(proxy).scheme not in ("http", "https"):
+        logger.warning("ignoring the %s proxy for %s upstreams: only http:// and https:// proxies are supported",
+                       urllib.parse.urlsplit(proxy).scheme, url.scheme)
+        return None
+    return proxy
 
 
 async def send(

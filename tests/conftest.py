@@ -23,6 +23,12 @@ GEMINI_KEYS = ["AIzaSyFakeGeminiKey000000000000000001"]
 
 BACKEND_ENV_PREFIXES = ("OPENAI_", "OPENROUTER_", "ANTHROPIC_", "GEMINI_")
 
+# The proxy honours HTTP(S)_PROXY for upstream calls, as users expect; a machine's own proxy settings
+# must not send the tests' loopback traffic through it (tests that need a proxy set one themselves).
+for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+    os.environ.pop(_name, None)
+    os.environ.pop(_name.lower(), None)
+
 
 def free_port() -> int:
     with socket.socket() as sock:

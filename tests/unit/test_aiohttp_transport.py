@@ -17,7 +17,15 @@ import trustme
 
 from proxy_app import http_client
 from proxy_app.aiohttp_transport import AiohttpTransport, default_ssl_context
-from proxy_app.http_client import body_chunks, close_clients, no_cookies, read_body, release_after_body, send
+from proxy_app.http_client import (
+    body_chunks,
+    close_clients,
+    environment_proxy,
+    no_cookies,
+    read_body,
+    release_after_body,
+    send,
+)
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 TIMEOUTS = httpx.Timeout(connect=2.0, read=2.0, write=2.0, pool=2.0)
@@ -187,6 +195,57 @@ async def test_a_body_that_does_not_end_after_done_is_closed(monkeypatch: pytest
         release_after_body(await read_to_done(url))
         await asyncio.wait_for(srv.closed.wait(), 2)
         await close_clients()
+
+
+@pytest.fixture
+def proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+def test_the_environment_names_the_proxy_per_scheme_and_no_proxy_exempts_hosts(proxy_env: pytest.MonkeyPatch) -> None:
+    assert environment_proxy("https://api.openai.com/v1") is None
+    proxy_env.setenv("HTTPS_PROXY", "http://corp-proxy:3128")
+    proxy_env.setenv("ALL_PROXY", "http://fallback:8080")
+    proxy_env.setenv("NO_PROXY", "localhost,.internal.example")
+    assert environment_proxy("https://api.openai.com/v1") == "http://corp-proxy:3128"
+    assert environment_proxy("http://models.example/v1") == "http://fallback:8080"
+    assert environment_proxy("https://llm.internal.example/v1") is None
+    assert environment_proxy("http://localhost:11434/v1") is None
+    proxy_env.setenv("HTTPS_PROXY", "socks5://corp-proxy:1080")
+    assert environment_proxy("https://api.openai.com/v1") is None  # not an HTTP proxy: ignored, with a warning
+
+
+async def test_upstream_calls_go_through_the_proxy_the_environment_names(proxy_env: pytest.MonkeyPatch) -> None:
+    async with raw_server(keep_answering) as (proxy_srv, proxy_url):
+        proxy_env.setenv("HTTP_PROXY", proxy_url.replace("http://", "http://corp:s3cret@").rsplit("/v1", 1)[0])
+        upstream = "http://upstream.invalid:8080/v1"  # never resolved: the proxy connects to it
+        r = await send(upstream, "POST", f"{upstream}/chat/completions", content=b"{}", headers={}, timeout=TIMEOUTS)
+        assert orjson.loads(await read_body(r)) == {"ok": True}
+        await r.aclose()
+        await close_clients()
+    head = proxy_srv.heads[0]
+    assert head.startswith(b"POST http://upstream.invalid:8080/v1/chat/completions HTTP/1.1")
+    assert b"proxy-authorization: basic " in head.lower()  # credentials from the URL, sent to the proxy only
+
+
+@pytest.mark.parametrize("bypass", ["no_proxy", "setting"])
+async def test_no_proxy_or_proxy_trust_env_off_goes_direct(
+    bypass: str, proxy_env: pytest.MonkeyPatch, settings: object
+) -> None:
+    async with raw_server(keep_answering) as (proxy_srv, proxy_url), raw_server(keep_answering) as (srv, url):
+        proxy_env.setenv("HTTP_PROXY", proxy_url.rsplit("/v1", 1)[0])
+        if bypass == "no_proxy":
+            proxy_env.setenv("NO_PROXY", "127.0.0.1")
+        else:
+            settings.PROXY_TRUST_ENV = False  # type: ignore[attr-defined]
+        r = await send(url.rsplit("/", 1)[0], "POST", url, content=b"{}", headers={}, timeout=TIMEOUTS)
+        assert orjson.loads(await read_body(r)) == {"ok": True}
+        await r.aclose()
+        await close_clients()
+    assert srv.connections == 1 and proxy_srv.connections == 0
 
 
 async def test_a_refused_connection_is_a_connect_error() -> None:

@@ -35,6 +35,7 @@ environment variables (also read from .env in the project root):
   MAX_REQUEST_BODY_BYTES (20 MiB), PROXY_TIMEOUT (600 s), PROXY_CONNECT_TIMEOUT (10 s),
   PROXY_FIRST_BYTE_TIMEOUT (120 s), PROXY_IDLE_TIMEOUT (120 s), PROXY_MAX_CONNECTIONS (1000)
   SSL_CERT_FILE / SSL_CERT_DIR   CA bundle to verify upstreams with instead of certifi's (private CA)
+  HTTPS_PROXY / HTTP_PROXY / ALL_PROXY, NO_PROXY   HTTP proxy for upstream calls (PROXY_TRUST_ENV=false: ignore)
   LOG_LEVEL (INFO), DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS
 """
 
