@@ -83,9 +83,10 @@ def environment_proxy(base_url: str) -> str | None:
     proxy = proxies.get(url.scheme) or proxies.get("all")
     if not proxy or urllib.request.proxy_bypass_environment(url.hostname or "", proxies):
         return None
-    if urllib.parse.urlsplit(proxy).scheme not in ("http", "https"):
+    proxy_scheme = urllib.parse.urlsplit(proxy).scheme
+    if proxy_scheme not in ("http", "https"):
         logger.warning("ignoring the %s proxy for %s upstreams: only http:// and https:// proxies are supported",
-                       urllib.parse.urlsplit(proxy).scheme, url.scheme)
+                       proxy_scheme, url.scheme)
         return None
     return proxy
 
