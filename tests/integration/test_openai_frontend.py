@@ -266,6 +266,33 @@ def test_streams_read_to_done_leave_their_upstream_connection_to_the_next_call(p
     assert len(peers) == 1, f"each stream opened its own upstream connection: {peers}"
 
 
+def test_upstream_calls_go_through_the_http_proxy_the_environment_names(
+    proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import configure_backends
+    from tests.fakes.forward_proxy import ForwardProxy
+
+    forward = ForwardProxy().start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", forward.url.replace("http://", "http://corp:s3cret@"))
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # the SDK's own calls to the proxy go direct
+        monkeypatch.delenv("no_proxy", raising=False)
+        # a host only the forward proxy can reach (it relays to the fake on loopback)
+        configure_backends(monkeypatch, proxy.fakes,
+                           OPENAI_API_BASE_URL=f"http://openai-upstream.invalid:{proxy.fakes.openai.port}/v1")
+        resp = client(proxy).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "via proxy"}])
+        assert (resp.choices[0].message.content or "").endswith("You said: via proxy")
+        chunks = list(client(proxy).chat.completions.create(
+            model="gpt-4o", stream=True, messages=[{"role": "user", "content": "streamed via proxy"}]))
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).endswith("You said: streamed via proxy")
+    finally:
+        forward.stop()
+    line, auth = forward.requests[0]
+    assert line.startswith(b"POST http://openai-upstream.invalid:") and line.endswith(b"/v1/chat/completions HTTP/1.1")
+    assert auth == "Basic " + base64.b64encode(b"corp:s3cret").decode()  # the URL's credentials, to the proxy only
+    assert all("s3cret" not in json.dumps(r.headers) for r in proxy.fakes.openai.chat_requests())
+
+
 def test_a_client_disconnect_cancels_the_upstream_request(proxy: Proxy) -> None:
     import time
 
