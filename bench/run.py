@@ -308,6 +308,42 @@ def start_nginx(chunks: int) -> tuple[subprocess.Popen, int]:
     return p, port
 
 
+def start_nginx_reverse_proxy(upstream_port: int) -> tuple[subprocess.Popen, int]:
+    """A second nginx (its own process, one worker) that only relays to the upstream nginx over
+    pooled keep-alive connections: the added latency of a C reverse proxy making the same extra hop
+    on this machine, the floor under any gateway's."""
+    exe = shutil.which("nginx") or "/usr/sbin/nginx"
+    port = free_port()
+    d = TMP / "nginx-rp"
+    d.mkdir(exist_ok=True)
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    conf = d / "nginx.conf"
+    conf.write_text(f"""{user}worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 8192; multi_accept on; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body;
+  proxy_temp_path {d}/proxy;
+  fastcgi_temp_path {d}/fcgi;
+  uwsgi_temp_path {d}/uwsgi;
+  scgi_temp_path {d}/scgi;
+  keepalive_requests 10000000;
+  keepalive_timeout 120s;
+  upstream llm {{ server 127.0.0.1:{upstream_port}; keepalive 256; keepalive_requests 10000000; }}
+  server {{
+    listen 127.0.0.1:{port} backlog=4096 reuseport;
+    location / {{ proxy_pass http://llm; proxy_http_version 1.1; proxy_set_header Connection ""; }}
+  }}
+}}
+""")
+    p = spawn([exe, "-p", str(d), "-c", str(conf), "-e", str(d / "error.log")], "nginx-rp")
+    wait_http(f"http://127.0.0.1:{port}/healthz", p, 15)
+    return p, port
+
+
 def start_paced_upstream(chunks: int, gap: float) -> tuple[subprocess.Popen, int]:
     port = free_port()
     p = spawn([str(PY), str(BENCH / "upstream.py"), "--port", str(port), "--chunks", str(chunks), "--gap", str(gap)],
@@ -538,8 +574,10 @@ class Bench:
     # ------------------------------------------------------------ scenarios
 
     def s_nonstream(self) -> None:
-        log("scenario nonstream: direct nginx vs proxy (daphne), concurrency 1/10/100")
+        log("scenario nonstream: direct nginx vs proxy (daphne) vs nginx as a reverse proxy, concurrency 1/10/100")
         body = fixtures.openai_request()
+        rp, rp_port = start_nginx_reverse_proxy(self.nginx_port)
+        rp_url = f"http://127.0.0.1:{rp_port}/v1/chat/completions"
         with Proxy(self.nginx_base) as px:
             self.extra["proxy_startup_s"] = px.startup_s
             self.extra["proxy_idle_rss_mb"] = px.rss() / 2**20
@@ -549,8 +587,9 @@ class Bench:
             wrk(px.url, body, 10, 2)  # warm-up (imports, connection pool)
             for c in (1, 10, 100):
                 d = self.load_wrk("nonstream", "direct", self.nginx_chat, body, c, None)
-                p = self.load_wrk("nonstream", "proxy-daphne", px.url, body, c, px.pid, server="daphne")
-                self.added(p, d)
+                self.added(self.load_wrk("nonstream", "proxy-daphne", px.url, body, c, px.pid, server="daphne"), d)
+                self.added(self.load_wrk("nonstream", "nginx-reverse-proxy", rp_url, body, c, rp.pid), d)
+        stop(rp)
 
     def s_stream(self) -> None:
         log(f"scenario stream: {self.chunks}-chunk SSE from nginx, direct vs proxy, concurrency 1/10/100")
@@ -965,7 +1004,7 @@ def markdown(report: dict) -> str:
     def rows(scen: str) -> list[dict]:
         return [r for r in res if r["scenario"] == scen]
 
-    ns = [r for r in rows("nonstream") if r["target"] != "direct"]
+    ns = [r for r in rows("nonstream") if r["target"] == "proxy-daphne"]
     if ns:
         L += ["## Non-streaming (OpenAI → OpenAI, Daphne)", "",
               "| conc | direct req/s | proxy req/s | proxy/direct | direct p50 ms | proxy p50 ms | added p50 ms | added p99 ms | CPU ms/req | RSS peak / end MB | errors | bg CPU % |",
@@ -975,6 +1014,18 @@ def markdown(report: dict) -> str:
                      f"{fmt(r.get('rps_ratio_vs_direct'), '.3f')} | {fmt(r.get('direct_p50_ms'), '.2f')} | "
                      f"{fmt(r['p50_ms'], '.2f')} | {fmt(r.get('added_p50_ms'), '.2f')} | {fmt(r.get('added_p99_ms'), '.2f')} | "
                      f"{fmt(r.get('cpu_ms_per_req'), '.2f')} | {fmt(r.get('rss_peak_mb'), '.0f')} / {fmt(r.get('rss_end_mb'), '.0f')} | {r['errors']} | {fmt(r.get('bg_cpu_pct'), '.0f')} |")
+        L.append("")
+    floor = [r for r in rows("nonstream") if r["target"] == "nginx-reverse-proxy"]
+    if floor:
+        L += ["### The floor: nginx as a reverse proxy making the same extra hop", "",
+              "A second nginx process relaying to the upstream nginx over keep-alive connections, under the "
+              "same load in the same run: what this machine charges any proxy, in C, for the extra hop "
+              "(two more loopback writes, each waking another process).", "",
+              "| conc | req/s | added p50 ms | added p99 ms | CPU ms/req | errors |",
+              "|---:|---:|---:|---:|---:|---:|"]
+        for r in floor:
+            L.append(f"| {r['concurrency']} | {fmt(r['rps'], '.0f')} | {fmt(r.get('added_p50_ms'), '.3f')} | "
+                     f"{fmt(r.get('added_p99_ms'), '.3f')} | {fmt(r.get('cpu_ms_per_req'), '.3f')} | {r['errors']} |")
         L.append("")
     st = [r for r in rows("stream") if r["target"] != "direct"]
     if st:

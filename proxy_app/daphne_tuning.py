@@ -14,6 +14,7 @@ from typing import Any
 import daphne.http_protocol
 import daphne.server
 from daphne.cli import CommandLineInterface
+from twisted.internet import tcp
 from twisted.web.http import Request
 
 FORM_PARSING_SWITCH = "parsePOSTFormSubmission" in inspect.signature(Request.__init__).parameters  # Twisted >= 24.7
@@ -84,9 +85,49 @@ class ReapingServer(daphne.server.Server):
             del self.connections[protocol]
 
 
+class CoalescingServer(tcp.Server):
+    """A client connection whose writes go out at the end of the event loop's current turn.
+
+    Twisted's TCP transport buffers each write and registers the socket for writability; the
+    data goes out when the next poll reports the socket writable. A socket with room in its
+    send buffer always is, so every response (and every streamed chunk) paid for a writer
+    registration and its removal (two ``epoll_ctl`` calls), one more poll and a turn of the
+    reactor's dispatch. This transport instead sends what is buffered from a ``call_soon``
+    callback: writes made in the same turn (a response's status line, headers and body) still
+    leave in one ``send``, and only data the socket cannot take yet waits for writability, the
+    normal way. Needs Twisted's asyncio reactor (what Daphne runs on)."""
+
+    _flush_pending = False
+    _polling = False  # registered with the reactor, waiting for the socket to be writable
+
+    def startWriting(self) -> None:
+        if self._polling or self._flush_pending:
+            return
+        self._flush_pending = True
+        self.reactor._asyncioEventloop.call_soon(self._flush)
+
+    def stopWriting(self) -> None:
+        self._polling = False
+        super().stopWriting()
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        if self.disconnected or self._polling:
+            return
+        # the reactor's own dispatch of a writable socket: doWrite, then a disconnect if it asks for one
+        self.reactor._readOrWrite(self, False)
+        if not self.disconnected and (self._tempDataBuffer or self.offset < len(self.dataBuffer)):
+            self._polling = True
+            super().startWriting()
+
+
 def tuned_daphne_cli() -> CommandLineInterface:
     """Daphne's command line, building the classes above."""
     daphne.server.HTTPFactory = HTTPFactory  # what Daphne's Server builds its factory from
+    from twisted.internet import reactor
+
+    if hasattr(reactor, "_asyncioEventloop") and hasattr(reactor, "_readOrWrite"):
+        tcp.Port.transport = CoalescingServer  # the transport Daphne's listening port builds
     cli = CommandLineInterface()
     cli.server_class = ReapingServer
     return cli

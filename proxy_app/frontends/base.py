@@ -31,7 +31,11 @@ MISSING_KEY = "missing or invalid proxy API key; send it as 'Authorization: Bear
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
-    response = HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
+    content = orjson.dumps(body)
+    response = HttpResponse(content, status=status, content_type="application/json")
+    # Without a length, Daphne frames the body as chunked: extra bytes, and a client cannot tell
+    # a whole answer from a cut one until the terminator (as the providers, we send the length).
+    response["Content-Length"] = str(len(content))
     for name, value in (headers or {}).items():
         response[name] = value
     return response
