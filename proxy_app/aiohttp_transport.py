@@ -87,8 +87,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, *, max_connections: int, proxy: str | None = None) -> None:
         self._max_connections = max_connections
-        # aiohttp takes a proxy's credentials as an argument, not in its URL
-        self._proxy, self._proxy_auth = aiohttp.helpers.strip_auth_from_url(yarl.URL(proxy)) if proxy else (None, None)
+        # a proxy's credentials go to the proxy in a header (of the CONNECT request, for an https
+        # upstream), not in its URL
+        self._proxy, auth = aiohttp.helpers.strip_auth_from_url(yarl.URL(proxy)) if proxy else (None, None)
+        self._proxy_headers = {"Proxy-Authorization": auth.encode()} if auth else None
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
 
@@ -115,11 +117,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is None:
             self._session = self._open_session()
         body = await request.aread()
+        headers = request.headers.multi_items()
+        if self._proxy_headers and request.url.scheme == "http":
+            # a plain-HTTP call is sent to the proxy itself; aiohttp adds proxy_headers to CONNECT only
+            headers += self._proxy_headers.items()
         try:
             response = await self._session.request(
-                request.method, str(request.url), headers=request.headers.multi_items(), data=body or None,
+                request.method, str(request.url), headers=headers, data=body or None,
                 allow_redirects=False, compress=False, timeout=self._timeout(request.extensions.get("timeout", {})),
-                proxy=self._proxy, proxy_auth=self._proxy_auth,
+                proxy=self._proxy, proxy_headers=self._proxy_headers,
             )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _httpx_error(exc, request) from exc

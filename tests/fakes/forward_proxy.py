@@ -1,8 +1,9 @@
 """A forward HTTP proxy on loopback, in its own thread: what a corporate ``HTTP_PROXY`` points at.
 
-It takes absolute-form requests (``POST http://host:port/path HTTP/1.1``), records each request
-line and its ``Proxy-Authorization``, and relays the connection to ``host:port`` on 127.0.0.1
-(``host`` itself need not resolve), streaming both ways until either side closes.
+It takes absolute-form requests (``POST http://host:port/path HTTP/1.1``) and, for HTTPS
+upstreams, tunnels (``CONNECT host:port HTTP/1.1``, then TLS end to end through it). It records
+each request line and its ``Proxy-Authorization``, and relays the connection to ``host:port`` on
+127.0.0.1 (``host`` itself need not resolve), streaming both ways until either side closes.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ class ForwardProxy:
         auth = next((line.split(b":", 1)[1].strip().decode() for line in rest.split(b"\r\n")
                      if line.lower().startswith(b"proxy-authorization:")), None)
         self.requests.append((request_line, auth))
+        if method == b"CONNECT":
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", int(target.rpartition(b":")[2]))
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            return
         url = urllib.parse.urlsplit(target.decode())
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", url.port)
         path = (url.path or "/") + (f"?{url.query}" if url.query else "")

@@ -361,3 +361,31 @@ async def test_an_https_upstream_with_an_unknown_ca_is_refused(ca: trustme.CA) -
         with pytest.raises(httpx.ConnectError):
             await c.post(url, content=b"{}")
     assert srv.heads == []  # not a byte of the request went to the unverified server
+
+
+async def test_an_https_upstream_is_reached_through_the_proxy_by_a_verified_tunnel(
+    ca: trustme.CA, tmp_path: Path, proxy_env: pytest.MonkeyPatch
+) -> None:
+    """HTTPS_PROXY: a CONNECT tunnel, and TLS with the upstream (verified) through it, so the proxy
+    sees where the call goes but not what it says."""
+    from tests.fakes.forward_proxy import ForwardProxy
+
+    bundle = tmp_path / "corporate-ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    proxy_env.setenv("SSL_CERT_FILE", str(bundle))
+    forward = ForwardProxy().start()
+    try:
+        proxy_env.setenv("HTTPS_PROXY", forward.url.replace("http://", "http://corp:s3cret@"))
+        async with raw_server(keep_answering, tls=tls_for(ca)) as (srv, url):
+            base = url.rsplit("/", 1)[0]
+            r = await send(base, "POST", url, content=b'{"secret":"prompt"}', headers={}, timeout=TIMEOUTS)
+            assert orjson.loads(await read_body(r)) == {"ok": True}
+            await r.aclose()
+            await close_clients()
+    finally:
+        forward.stop()
+    (line, auth), = forward.requests
+    assert line == f"CONNECT {url.split('/')[2]} HTTP/1.1".encode()
+    assert auth is not None and auth.lower().startswith("basic ")
+    assert srv.heads[0].startswith(b"POST /v1/chat HTTP/1.1")  # origin-form, inside the tunnel
+    assert b"proxy-authorization" not in srv.heads[0].lower()  # the proxy's credentials stay with the proxy
