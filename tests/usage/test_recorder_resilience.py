@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
@@ -69,6 +70,34 @@ def test_a_full_queue_counts_and_logs_overflow(caplog: pytest.LogCaptureFixture)
     assert small.overflow == 3 and small.depth == 2
     assert metrics.RECORDER_OVERFLOW._value.get() - before == 3
     assert "usage queue full" in caplog.text
+
+
+class TimedWrites(Recorder):
+    """A recorder whose database write takes a couple of milliseconds and only notes the batch size."""
+
+    def __init__(self, **kwargs: int) -> None:
+        super().__init__(**kwargs)
+        self.batch_sizes: list[int] = []
+
+    def write_batch(self, batch: list[Pending]) -> None:
+        self.batch_sizes.append(len(batch))
+        time.sleep(0.002)
+
+
+def test_a_steady_trickle_of_requests_is_written_in_full_batches() -> None:
+    """While requests keep coming, the writer waits for a full batch each time, rather than going
+    round again for the few rows that arrived during the last write."""
+    writer = TimedWrites(maxsize=10_000, batch_size=50, flush_interval=30)
+    try:
+        for _ in range(300):
+            writer.submit(Pending(RequestContext(protocol="openai-chat", path="/v1/chat/completions")))
+            time.sleep(0.0005)
+        deadline = time.monotonic() + 10
+        while writer.written < 300 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert writer.batch_sizes == [50] * 6
+    finally:
+        writer.stop()
 
 
 def test_bodies_are_captured_only_when_enabled(usage_proxy: Proxy, settings: object) -> None:
