@@ -27,6 +27,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -259,29 +260,50 @@ class Meter:
 # ------------------------------------------------------------------ upstreams
 
 
-def nginx_conf(port: int, chunks: int) -> str:
+def nginx_config(d: Path, http: str) -> str:
+    """What both benchmark nginx processes share (one worker, no access log, temporary files
+    under ``d``, long keep-alive), around ``http``: the rest of the ``http`` block."""
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return f"""{user}worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/nginx-error.log warn;
+events {{ worker_connections 8192; multi_accept on; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/nginx-body;
+  proxy_temp_path {d}/nginx-proxy;
+  fastcgi_temp_path {d}/nginx-fcgi;
+  uwsgi_temp_path {d}/nginx-uwsgi;
+  scgi_temp_path {d}/nginx-scgi;
+  keepalive_requests 10000000;
+  keepalive_timeout 120s;
+{http}}}
+"""
+
+
+def start_nginx_process(d: Path, name: str, http: Callable[[int], str]) -> tuple[subprocess.Popen, int]:
+    """nginx on a free port with ``nginx_config(d, http(port))``, once it answers ``/healthz``."""
+    exe = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(exe):
+        raise SystemExit("nginx not found: apt-get install -y nginx-light")
+    port = free_port()
+    d.mkdir(exist_ok=True)
+    conf = d / "nginx.conf"
+    conf.write_text(nginx_config(d, http(port)))
+    p = spawn([exe, "-p", str(d), "-c", str(conf), "-e", str(d / "nginx-error.log")], name)
+    wait_http(f"http://127.0.0.1:{port}/healthz", p, 15)
+    return p, port
+
+
+def upstream_http(port: int, chunks: int) -> str:
     def q(s: str) -> str:
         assert "'" not in s and "$" not in s and "\\" not in s
         return "'" + s + "'"
 
-    user = "user root;\n" if os.geteuid() == 0 else ""
     (TMP / "openai.sse").write_text("".join(fixtures.openai_sse_events(chunks)))
     (TMP / "anthropic.sse").write_text("".join(fixtures.anthropic_sse_events(chunks)))
-    return f"""{user}worker_processes 1;
-daemon off;
-pid {TMP}/nginx.pid;
-error_log {TMP}/nginx-error.log warn;
-events {{ worker_connections 8192; multi_accept on; }}
-http {{
-  access_log off;
-  client_body_temp_path {TMP}/nginx-body;
-  proxy_temp_path {TMP}/nginx-proxy;
-  fastcgi_temp_path {TMP}/nginx-fcgi;
-  uwsgi_temp_path {TMP}/nginx-uwsgi;
-  scgi_temp_path {TMP}/nginx-scgi;
-  keepalive_requests 10000000;
-  keepalive_timeout 120s;
-  client_body_buffer_size 64k;
+    return f"""  client_body_buffer_size 64k;
   server {{
     listen 127.0.0.1:{port} backlog=4096 reuseport;
     location = /healthz {{ return 200 'ok'; }}
@@ -292,56 +314,25 @@ http {{
     location = /sse/v1/chat/completions {{ default_type text/event-stream; alias {TMP}/openai.sse; error_page 405 =200 $uri; }}
     location = /sse/v1/messages {{ default_type text/event-stream; alias {TMP}/anthropic.sse; error_page 405 =200 $uri; }}
   }}
-}}
 """
 
 
 def start_nginx(chunks: int) -> tuple[subprocess.Popen, int]:
-    exe = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not os.path.exists(exe):
-        raise SystemExit("nginx not found: apt-get install -y nginx-light")
-    port = free_port()
-    conf = TMP / "nginx.conf"
-    conf.write_text(nginx_conf(port, chunks))
-    p = spawn([exe, "-p", str(TMP), "-c", str(conf), "-e", str(TMP / "nginx-error.log")], "nginx")
-    wait_http(f"http://127.0.0.1:{port}/healthz", p, 15)
-    return p, port
+    """The instant upstream: fixed JSON answers and fixed SSE bodies."""
+    return start_nginx_process(TMP, "nginx", lambda port: upstream_http(port, chunks))
 
 
 def start_nginx_reverse_proxy(upstream_port: int) -> tuple[subprocess.Popen, int]:
     """A second nginx (its own process, one worker) that only relays to the upstream nginx over
     pooled keep-alive connections: the added latency of a C reverse proxy making the same extra hop
     on this machine, the floor under any gateway's."""
-    exe = shutil.which("nginx") or "/usr/sbin/nginx"
-    port = free_port()
-    d = TMP / "nginx-rp"
-    d.mkdir(exist_ok=True)
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    conf = d / "nginx.conf"
-    conf.write_text(f"""{user}worker_processes 1;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 8192; multi_accept on; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/body;
-  proxy_temp_path {d}/proxy;
-  fastcgi_temp_path {d}/fcgi;
-  uwsgi_temp_path {d}/uwsgi;
-  scgi_temp_path {d}/scgi;
-  keepalive_requests 10000000;
-  keepalive_timeout 120s;
+    return start_nginx_process(TMP / "nginx-rp", "nginx-rp", lambda port: f"""\
   upstream llm {{ server 127.0.0.1:{upstream_port}; keepalive 256; keepalive_requests 10000000; }}
   server {{
     listen 127.0.0.1:{port} backlog=4096 reuseport;
     location / {{ proxy_pass http://llm; proxy_http_version 1.1; proxy_set_header Connection ""; }}
   }}
-}}
 """)
-    p = spawn([exe, "-p", str(d), "-c", str(conf), "-e", str(d / "error.log")], "nginx-rp")
-    wait_http(f"http://127.0.0.1:{port}/healthz", p, 15)
-    return p, port
 
 
 def start_paced_upstream(chunks: int, gap: float) -> tuple[subprocess.Popen, int]:

@@ -112,7 +112,7 @@ class CoalescingServer(tcp.Server):
 
     def _flush(self) -> None:
         self._flush_pending = False
-        if self.disconnected or self._polling:
+        if self.disconnected:
             return
         # the reactor's own dispatch of a writable socket: doWrite, then a disconnect if it asks for one
         self.reactor._readOrWrite(self, False)

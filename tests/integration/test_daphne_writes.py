@@ -50,10 +50,10 @@ def slow_client(port: int) -> socket.socket:
     return sock
 
 
-def read_response(sock: socket.socket, pending: bytes = b"", *, pause_every: int = 0) -> tuple[bytes, bytes, bytes]:
+def read_response(sock: socket.socket, *, pause_every: int = 0) -> tuple[bytes, bytes, bytes]:
     """One Content-Length response: (head, body, bytes after it). ``pause_every`` sleeps a little
     after each that many reads, so the server keeps finding the socket full."""
-    data, reads = pending, 0
+    data, reads = b"", 0
     while b"\r\n\r\n" not in data:
         data += sock.recv(65536)
     head, _, rest = data.partition(b"\r\n\r\n")
