@@ -330,15 +330,15 @@ def start_nginx_reverse_proxy(upstream_port: int) -> tuple[subprocess.Popen, int
   upstream llm {{ server 127.0.0.1:{upstream_port}; keepalive 256; keepalive_requests 10000000; }}
   server {{
     listen 127.0.0.1:{port} backlog=4096 reuseport;
-    location / {{ proxy_pass http://llm; proxy_http_version 1.1; proxy_set_header Connection ""; }}
+    location / {{ proxy_pass http://llm; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }}
   }}
 """)
 
 
-def start_paced_upstream(chunks: int, gap: float) -> tuple[subprocess.Popen, int]:
+def start_paced_upstream(chunks: int, gap: float, stamp: bool = False) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    p = spawn([str(PY), str(BENCH / "upstream.py"), "--port", str(port), "--chunks", str(chunks), "--gap", str(gap)],
-              f"upstream-{port}")
+    p = spawn([str(PY), str(BENCH / "upstream.py"), "--port", str(port), "--chunks", str(chunks), "--gap", str(gap)]
+              + (["--stamp"] if stamp else []), f"upstream-{port}")
     wait_http(f"http://127.0.0.1:{port}/healthz", p, 20)
     return p, port
 
@@ -602,15 +602,21 @@ class Bench:
         From nginx all 20 chunks arrive in one read, so the proxy's "TTFT" there includes relaying
         the whole burst (Twisted sends what Daphne writes on its next reactor turn, after the burst
         has been processed). Here the paced upstream sends the role chunk at once and each content
-        chunk 20 ms after the previous one."""
+        chunk 20 ms after the previous one, stamped with its clock, so each row also splits the
+        time into the request's way in and the tokens' way out. nginx relaying the same streams
+        (unbuffered) is the floor."""
         chunks, gap = 10, 0.02
-        log(f"scenario ttft: {chunks} chunks {gap * 1000:.0f} ms apart, c=1 and c=10, direct vs daphne vs uvicorn")
-        up, port = start_paced_upstream(chunks, gap)
+        log(f"scenario ttft: {chunks} chunks {gap * 1000:.0f} ms apart, c=1 and c=10, direct vs nginx vs daphne vs uvicorn")
+        up, port = start_paced_upstream(chunks, gap, stamp=True)
+        rp, rp_port = start_nginx_reverse_proxy(port)
         try:
             body = fixtures.openai_request(stream=True)
             url = f"http://127.0.0.1:{port}/v1"
             direct = {c: self.load_stream("ttft", "direct", f"{url}/chat/completions", body, None, conc=c,
                                           duration=self.dur) for c in (1, 10)}
+            for c in (1, 10):
+                self.added(self.load_stream("ttft", "nginx-reverse-proxy", f"http://127.0.0.1:{rp_port}/v1/chat/completions",
+                                            body, rp.pid, conc=c, duration=self.dur, server="nginx"), direct[c])
             for server in ("daphne", "uvicorn"):
                 with Proxy(url, server=server) as px:
                     streamclient(px.url, body, conc=2, duration=1)
@@ -619,6 +625,7 @@ class Bench:
                                              duration=self.dur, server=server)
                         self.added(r, direct[c])
         finally:
+            stop(rp)
             stop(up)
 
     def s_slow(self) -> None:
@@ -1030,16 +1037,21 @@ def markdown(report: dict) -> str:
                      f"{fmt(r.get('added_p50_ms'), '.2f')} | {fmt(r.get('cpu_ms_per_req'), '.2f')} | "
                      f"{fmt(r.get('rss_peak_mb'), '.0f')} | {r['errors']} | {fmt(r.get('bg_cpu_pct'), '.0f')} |")
         L.append("")
-    tt = [r for r in rows("ttft") if r["target"] != "direct"]
+    tt = rows("ttft")
     if tt:
         L += ["## Time to first token with paced tokens (10 chunks 20 ms apart)", "",
-              "| conc | server | direct TTFT p50 / p99 ms | proxy TTFT p50 / p99 ms | TTFT overhead p50 / p99 ms | CPU ms/stream | errors | bg CPU % |",
-              "|---:|---|---:|---:|---:|---:|---:|---:|"]
+              "The upstream stamps each content chunk with its clock, which splits the time: *to upstream* is "
+              "the request's way in (sent by the client → received by the upstream), *first* and *later relay* a "
+              "token's way out (sent by the upstream → read by the client), all p50. nginx relaying the same "
+              "streams (unbuffered) is the floor.", "",
+              "| conc | target | TTFT p50 / p99 ms | TTFT overhead p50 / p99 ms | to upstream ms | first relay ms | later relay ms | CPU ms/stream | errors | bg CPU % |",
+              "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in tt:
-            L.append(f"| {r['concurrency']} | {r['server']} | {fmt(r.get('direct_ttft_p50_ms'), '.2f')} / "
-                     f"{fmt(r.get('direct_ttft_p99_ms'), '.2f')} | "
+            L.append(f"| {r['concurrency']} | {r.get('server') or r['target']} | "
                      f"{fmt(r['ttft_p50_ms'], '.2f')} / {fmt(r['ttft_p99_ms'], '.2f')} | "
                      f"{fmt(r.get('ttft_overhead_p50_ms'), '.2f')} / {fmt(r.get('ttft_overhead_p99_ms'), '.2f')} | "
+                     f"{fmt(r.get('to_upstream_p50_ms'), '.2f')} | {fmt(r.get('first_relay_p50_ms'), '.2f')} | "
+                     f"{fmt(r.get('later_relay_p50_ms'), '.2f')} | "
                      f"{fmt(r.get('cpu_ms_per_req'), '.2f')} | {r['errors']} | {fmt(r.get('bg_cpu_pct'), '.0f')} |")
         L.append("")
     sl = [r for r in res if r["scenario"].startswith("slow-")]

@@ -11,6 +11,10 @@ Per stream it records time to response headers (TTFB), time to the first SSE eve
 answer text (TTFT: an OpenAI delta with non-empty ``content`` or an Anthropic
 ``text_delta``; the time to the first SSE event of any kind is kept as ``first_event``) and time to the end of the body; OpenAI streams must end with ``data: [DONE]``,
 Anthropic ones with ``message_stop``, else the stream counts as an error.
+
+Against ``upstream.py --stamp`` (whose content chunks carry the upstream's clock) it also splits
+the time: request sent -> received by the upstream, and each content chunk's sending by the
+upstream -> its arrival here, the first one apart from the rest (same machine, same clock).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ import aiohttp
 
 # an event that carries answer text: OpenAI delta with non-empty content, or Anthropic text_delta
 CONTENT = re.compile(rb'"content":\s*"[^"]|"text_delta"')
+# a stamped content chunk (upstream.py --stamp): "<request received>/<sent> " or "<sent> "
+STAMP = re.compile(rb'"content":"(?:(\d+\.\d+)/)?(\d+\.\d+) "')
 
 
 def pct(values: list[float], p: float) -> float | None:
@@ -38,10 +44,11 @@ def pct(values: list[float], p: float) -> float | None:
 
 
 async def one(session: aiohttp.ClientSession, url: str, body: bytes, headers: dict, rec: dict) -> None:
-    t0 = time.perf_counter()
+    t0, wall0 = time.perf_counter(), time.time()
     ttfb = ttft = tfe = None
     tail = b""
     events = 0
+    stamps: list[tuple[bytes | None, float, float]] = []  # (request received, sent, arrived)
     try:
         async with session.post(url, data=body, headers=headers) as resp:
             ttfb = time.perf_counter() - t0
@@ -49,12 +56,14 @@ async def one(session: aiohttp.ClientSession, url: str, body: bytes, headers: di
                 rec["errors"].append(f"HTTP {resp.status}: {(await resp.text())[:200]}")
                 return
             async for chunk in resp.content.iter_any():
+                arrived = time.time()
                 if tfe is None and b"data:" in chunk:
                     tfe = time.perf_counter() - t0
                 if ttft is None and CONTENT.search(tail[-64:] + chunk):
                     ttft = time.perf_counter() - t0
                 events += chunk.count(b"\n\n")
                 tail = (tail + chunk)[-256:]
+                stamps += [(m.group(1), float(m.group(2)), arrived) for m in STAMP.finditer(chunk)]
         total = time.perf_counter() - t0
         if b"[DONE]" not in tail and b"message_stop" not in tail:
             rec["errors"].append(f"stream ended without [DONE]/message_stop: {tail[-120:]!r}")
@@ -64,6 +73,10 @@ async def one(session: aiohttp.ClientSession, url: str, body: bytes, headers: di
         rec["tfe"].append(tfe if tfe is not None else total)
         rec["total"].append(total)
         rec["events"] += events
+        if stamps and stamps[0][0] is not None:
+            rec["to_upstream"].append(float(stamps[0][0]) - wall0)
+            rec["first_relay"].append(stamps[0][2] - stamps[0][1])
+            rec["later_relay"] += [arrived - sent for _, sent, arrived in stamps[1:]]
     except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
         rec["errors"].append(f"{type(exc).__name__}: {exc}"[:200])
 
@@ -73,7 +86,8 @@ async def main_async(a: argparse.Namespace) -> dict:
     headers = {"Content-Type": "application/json"}
     if a.key:
         headers["Authorization"] = f"Bearer {a.key}"
-    rec: dict = {"ttfb": [], "ttft": [], "tfe": [], "total": [], "errors": [], "events": 0}
+    rec: dict = {"ttfb": [], "ttft": [], "tfe": [], "total": [], "errors": [], "events": 0,
+                 "to_upstream": [], "first_relay": [], "later_relay": []}
     conn = aiohttp.TCPConnector(limit=0, ttl_dns_cache=None)
     timeout = aiohttp.ClientTimeout(total=a.timeout)
     r0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -112,6 +126,7 @@ async def main_async(a: argparse.Namespace) -> dict:
         "p50_ms": (pct(rec["total"], 50) or 0) * ms,
         "p99_ms": (pct(rec["total"], 99) or 0) * ms,
         "client_cpu_s": (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime),
+        **{f"{k}_p50_ms": pct(rec[k], 50) * ms for k in ("to_upstream", "first_relay", "later_relay") if rec[k]},
     }
 
 

@@ -8,6 +8,11 @@ in time, so this process answers the streaming scenarios:
 * ``POST /v1/messages``: the same in Anthropic's message / event-stream format.
 * ``GET /healthz``.
 
+With ``--stamp`` the OpenAI stream's content chunks carry this machine's clock instead of words:
+each chunk's text is the ``time.time()`` it was sent at, and the first one's is
+``<request received>/<sent>``, so the stream client can split a proxy's first-token overhead into
+the request's way in and each token's way out (the bench's ``ttft`` scenario).
+
 Run: ``python bench/upstream.py --port 18001 --chunks 30 --gap 1.0``
 """
 
@@ -18,6 +23,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 
 from aiohttp import web
 
@@ -25,27 +31,31 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures  # noqa: E402
 
 
-def make_app(chunks: int, gap: float) -> web.Application:
+def make_app(chunks: int, gap: float, stamp: bool = False) -> web.Application:
     oa_json = fixtures.openai_completion().encode()
     an_json = fixtures.anthropic_message().encode()
     oa_frames = [f.encode() for f in fixtures.openai_sse_events(chunks)]
     an_frames = [f.encode() for f in fixtures.anthropic_sse_events(chunks)]
 
-    async def stream(request: web.Request, frames: list[bytes]) -> web.StreamResponse:
+    async def stream(request: web.Request, frames: list[bytes], received: float | None = None) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
         # first frame immediately (role / message_start), then the content frames paced by --gap
         for i, frame in enumerate(frames):
             if gap and 0 < i < len(frames) - 1:
                 await asyncio.sleep(gap)
+            if received is not None and 0 < i <= chunks:
+                sent = f"{time.time():.6f} "
+                frame = fixtures.openai_content_frame(f"{received:.6f}/{sent}" if i == 1 else sent).encode()
             await resp.write(frame)
         await resp.write_eof()
         return resp
 
     async def chat(request: web.Request) -> web.StreamResponse:
+        received = time.time()
         body = json.loads(await request.read() or b"{}")
         if body.get("stream"):
-            return await stream(request, oa_frames)
+            return await stream(request, oa_frames, received if stamp else None)
         return web.Response(body=oa_json, content_type="application/json")
 
     async def messages(request: web.Request) -> web.StreamResponse:
@@ -70,6 +80,7 @@ def main() -> None:
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--chunks", type=int, default=20)
     ap.add_argument("--gap", type=float, default=0.0, help="seconds between content chunks")
+    ap.add_argument("--stamp", action="store_true", help="OpenAI content chunks carry receive/send times")
     a = ap.parse_args()
     try:
         import uvloop
@@ -77,7 +88,7 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
-    web.run_app(make_app(a.chunks, a.gap), host="127.0.0.1", port=a.port, backlog=4096,
+    web.run_app(make_app(a.chunks, a.gap, a.stamp), host="127.0.0.1", port=a.port, backlog=4096,
                 access_log=None, print=None)
 
 
