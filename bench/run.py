@@ -657,73 +657,78 @@ class Bench:
         finally:
             stop(up)
 
+    @staticmethod
+    def interleaved(rounds: int, labels: list[str], measure: Callable[[str, int], dict]) -> dict[str, list[dict]]:
+        """``measure(label, round)`` once per label and round, the order alternating between rounds,
+        so drift in this machine's speed hits all alike. Many short rounds rather than a few long
+        ones: the speed drifts within seconds. Returns label -> the rounds' rows."""
+        out: dict[str, list[dict]] = {label: [] for label in labels}
+        for i in range(rounds):
+            for label in labels if i % 2 == 0 else labels[::-1]:
+                out[label].append(measure(label, i + 1))
+        return out
+
+    def ab_summary(self, scenario: str, conc: int, kind: str, runs: dict[str, list[dict]], a: str, b: str) -> dict:
+        """Record and log how ``a`` compares with ``b`` over interleaved rounds: the median of the
+        per-round throughput ratios a/b and of the per-round CPU-per-request differences a − b."""
+        pairs = list(zip(runs[a], runs[b], strict=True))
+        ratios = [x["rps"] / y["rps"] for x, y in pairs if y["rps"]]
+        cpu = [(x.get("cpu_ms_per_req") or 0) - (y.get("cpu_ms_per_req") or 0) for x, y in pairs]
+        summary = self.record(
+            scenario=f"{scenario}-summary", concurrency=conc, kind=kind, rounds=len(pairs), a=a, b=b,
+            rps_a_median=statistics.median(r["rps"] for r in runs[a]),
+            rps_b_median=statistics.median(r["rps"] for r in runs[b]),
+            rps_ratio=statistics.median(ratios) if ratios else None, rps_ratios=ratios,
+            cpu_ms_a_minus_b=statistics.median(cpu),
+        )
+        log(f"  {scenario} {kind} c={conc}: {a}/{b} req/s ratio median {fmt(summary['rps_ratio'], '.3f')} "
+            f"(rounds {', '.join(f'{x:.3f}' for x in ratios)}), CPU {a} − {b} {summary['cpu_ms_a_minus_b']:+.3f} ms/req")
+        return summary
+
     def s_translation(self) -> None:
-        log("scenario translation: OpenAI client -> Anthropic backend vs OpenAI backend (non-stream and stream)")
-        same = fixtures.openai_request(model=f"openai:{fixtures.MODEL}")
-        trans = fixtures.openai_request(model=f"anthropic:{fixtures.ANTHROPIC_MODEL}")
+        rounds = 5 if self.a.quick else 9
+        log(f"scenario translation: OpenAI client -> Anthropic backend vs OpenAI backend (non-stream and stream), "
+            f"{rounds} interleaved rounds")
+        bodies = {"proxy-openai->anthropic": fixtures.openai_request(model=f"anthropic:{fixtures.ANTHROPIC_MODEL}"),
+                  "proxy-same-protocol": fixtures.openai_request(model=f"openai:{fixtures.MODEL}")}
+        labels = list(bodies)
         with Proxy(self.nginx_base) as px:
-            err = self.validate(px.url, trans, "messages API")
+            err = self.validate(px.url, bodies[labels[0]], "messages API")
             if err:
                 msg = f"translation skipped: model=anthropic:... returned {err[:200]}"
                 log("  " + msg)
                 self.skipped.append(msg)
                 return
-            wrk(px.url, same, 10, 2)
+            for body in bodies.values():
+                wrk(px.url, body, 10, 2)
             for c in (10, 100):
-                s = self.load_wrk("translation", "proxy-same-protocol", px.url, same, c, px.pid, server="daphne")
-                t = self.load_wrk("translation", "proxy-openai->anthropic", px.url, trans, c, px.pid,
-                                  server="daphne")
-                t["rps_ratio_vs_same"] = t["rps"] / s["rps"] if s["rps"] else None
-                t["added_p50_vs_same_ms"] = t["p50_ms"] - s["p50_ms"]
+                runs = self.interleaved(rounds, labels, lambda label, i, c=c: self.load_wrk(
+                    "translation", label, px.url, bodies[label], c, px.pid, duration=3, server="daphne", round=i))
+                self.ab_summary("translation", c, "non-stream", runs, *labels)
+        streams = {label: {**body, "stream": True} for label, body in bodies.items()}
         with Proxy(self.nginx_sse_base) as px:
-            trans_s = {**trans, "stream": True}
-            same_s = {**same, "stream": True}
-            err = self.validate(px.url, {**trans_s, "max_tokens": 64}, "messages")
+            err = self.validate(px.url, {**streams[labels[0]], "max_tokens": 64}, "messages")
             if err:
                 self.skipped.append(f"streaming translation skipped: {err[:200]}")
                 return
-            s = self.load_stream("translation-stream", "proxy-same-protocol", px.url, same_s, px.pid, conc=10,
-                                 duration=self.dur)
-            t = self.load_stream("translation-stream", "proxy-openai->anthropic", px.url, trans_s, px.pid, conc=10,
-                                 duration=self.dur)
-            t["rps_ratio_vs_same"] = t["rps"] / s["rps"] if s["rps"] else None
-            t["ttft_vs_same_ms"] = t["ttft_p50_ms"] - s["ttft_p50_ms"]
+            runs = self.interleaved(rounds, labels, lambda label, i: self.load_stream(
+                "translation-stream", label, px.url, streams[label], px.pid, conc=10, duration=3, round=i))
+            self.ab_summary("translation", 10, "stream", runs, *labels)
 
     def s_usage(self) -> None:
         rounds = 5 if self.a.quick else 15
         log(f"scenario usage: USAGE_RECORDING_ENABLED=true vs false (non-stream, daphne), {rounds} interleaved rounds")
-        # Both proxies run side by side and take turns (order alternating each round), so drift in the
-        # machine's speed hits both alike; the verdict is the median of the per-round on/off ratios.
-        # Many short rounds rather than a few long ones: this machine's speed drifts within seconds.
+        # Both proxies run side by side and take turns; the verdict is the median of the per-round ratios.
         body = fixtures.openai_request()
         with Proxy(self.nginx_base, usage=True) as on_px, Proxy(self.nginx_base, usage=False) as off_px:
-            for px in (on_px, off_px):
+            proxies = {"proxy-usage-on": on_px, "proxy-usage-off": off_px}
+            for px in proxies.values():
                 wrk(px.url, body, 10, 2)
             for c in (10, 100):
-                ratios, cpu_deltas, runs = [], [], {True: [], False: []}
-                for i in range(rounds):
-                    pair = {}
-                    for usage in ((True, False) if i % 2 == 0 else (False, True)):
-                        px = on_px if usage else off_px
-                        pair[usage] = self.load_wrk("usage", f"proxy-usage-{'on' if usage else 'off'}", px.url,
-                                                    body, c, px.pid, duration=3, usage=usage, server="daphne",
-                                                    round=i + 1)
-                        runs[usage].append(pair[usage])
-                    if pair[False]["rps"]:
-                        ratios.append(pair[True]["rps"] / pair[False]["rps"])
-                    cpu_deltas.append((pair[True]["cpu_ms_per_req"] or 0) - (pair[False]["cpu_ms_per_req"] or 0))
-                summary = {
-                    "scenario": "usage-summary", "concurrency": c, "rounds": rounds,
-                    "rps_on_median": statistics.median(r["rps"] for r in runs[True]),
-                    "rps_off_median": statistics.median(r["rps"] for r in runs[False]),
-                    "rps_ratio_on_vs_off": statistics.median(ratios) if ratios else None,
-                    "rps_ratios": ratios,
-                    "cpu_ms_on_minus_off": statistics.median(cpu_deltas),
-                }
-                self.record(**summary)
-                log(f"  usage c={c}: on/off req/s ratio median {fmt(summary['rps_ratio_on_vs_off'], '.3f')} "
-                    f"(rounds {', '.join(f'{x:.3f}' for x in ratios)}), CPU on-off "
-                    f"{summary['cpu_ms_on_minus_off']:+.3f} ms/req")
+                runs = self.interleaved(rounds, list(proxies), lambda label, i, c=c: self.load_wrk(
+                    "usage", label, proxies[label].url, body, c, proxies[label].pid, duration=3,
+                    usage=proxies[label].usage, server="daphne", round=i))
+                self.ab_summary("usage", c, "non-stream", runs, *proxies)
 
     def s_servers(self) -> None:
         log("scenario servers: daphne and uvicorn, one and two workers (non-stream c1/c10/c100, stream c1/c100)")
@@ -985,6 +990,13 @@ def fmt(v, spec: str = ".1f") -> str:
     return str(v)
 
 
+def ab_row(r: dict) -> str:
+    """A Markdown row for an ``ab_summary`` record."""
+    return (f"| {r['kind']} | {r['concurrency']} | {r['rounds']} | {fmt(r['rps_a_median'], '.0f')} | "
+            f"{fmt(r['rps_b_median'], '.0f')} | {fmt(r['rps_ratio'], '.3f')} | "
+            f"{', '.join(f'{x:.3f}' for x in r['rps_ratios'])} | {r['cpu_ms_a_minus_b']:+.3f} |")
+
+
 def markdown(report: dict) -> str:
     m, res = report["machine"], report["results"]
     L = [f"# Proxy benchmark results ({'quick' if report['args']['quick'] else 'full'} run)", "",
@@ -1067,26 +1079,18 @@ def markdown(report: dict) -> str:
                      f"{fmt(r.get('rss_idle_mb'), '.0f')} → {fmt(r.get('rss_peak_mb'), '.0f')} → {fmt(r.get('rss_end_mb'), '.0f')} | "
                      f"{fmt(r.get('rss_per_stream_kb'), '.0f')} | {fmt(r.get('cpu_s', r.get('upstream_cpu_s')), '.1f')} | {fmt(r['client_cpu_s'], '.1f')} |")
         L.append("")
-    tr = rows("translation") + rows("translation-stream")
+    tr = rows("translation-summary")
     if tr:
-        L += ["## Translation: OpenAI client → Anthropic backend vs same protocol (Daphne)", "",
-              "| mode | conc | backend | req/s | p50 ms | p99 ms | TTFT p50 ms | CPU ms/req | ratio vs same-protocol |",
-              "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
-        for r in tr:
-            L.append(f"| {r['kind']} | {r['concurrency']} | {r['target']} | {fmt(r['rps'], '.0f')} | {fmt(r['p50_ms'], '.2f')} | "
-                     f"{fmt(r['p99_ms'], '.2f')} | {fmt(r.get('ttft_p50_ms'), '.2f')} | {fmt(r.get('cpu_ms_per_req'), '.2f')} | "
-                     f"{fmt(r.get('rps_ratio_vs_same'), '.3f')} |")
-        L.append("")
+        L += ["## Translation: OpenAI client → Anthropic backend vs same protocol (Daphne; interleaved rounds)", "",
+              "| mode | conc | rounds | req/s translated (median) | req/s same protocol (median) | translated/same (median of rounds) | per-round ratios | CPU translated − same ms/req |",
+              "|---|---:|---:|---:|---:|---:|---|---:|"]
+        L += [ab_row(r) for r in tr] + [""]
     us = rows("usage-summary")
     if us:
         L += ["## Usage recording on vs off (non-stream, Daphne; both proxies up, interleaved rounds)", "",
-              "| conc | rounds | req/s on (median) | req/s off (median) | on/off ratio (median of rounds) | per-round ratios | CPU on − off ms/req |",
-              "|---:|---:|---:|---:|---:|---|---:|"]
-        for r in us:
-            L.append(f"| {r['concurrency']} | {r['rounds']} | {fmt(r['rps_on_median'], '.0f')} | {fmt(r['rps_off_median'], '.0f')} | "
-                     f"{fmt(r['rps_ratio_on_vs_off'], '.3f')} | {', '.join(f'{x:.3f}' for x in r['rps_ratios'])} | "
-                     f"{r['cpu_ms_on_minus_off']:+.3f} |")
-        L.append("")
+              "| mode | conc | rounds | req/s on (median) | req/s off (median) | on/off (median of rounds) | per-round ratios | CPU on − off ms/req |",
+              "|---|---:|---:|---:|---:|---:|---|---:|"]
+        L += [ab_row(r) for r in us] + [""]
     sv = rows("servers") + rows("servers-stream")
     if sv:
         L += ["## ASGI servers (non-stream and 20-chunk stream)", "",
