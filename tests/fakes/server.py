@@ -30,6 +30,7 @@ class RecordedRequest:
     at: float = field(default_factory=time.time)
     stream_completed: bool | None = None  # False when the client went away mid-stream
     peer: Any = None  # the client's (host, port): the same for requests on one kept-alive connection
+    transport: Any = field(default=None, repr=False)  # the connection's transport: is_closing() once the client closed it
 
 
 @dataclass
@@ -108,6 +109,7 @@ class FakeProvider:
         entry = RecordedRequest(
             request.method, request.path, dict(request.query), {k.lower(): v for k, v in request.headers.items()}, body, key,
             peer=request.transport.get_extra_info("peername") if request.transport else None,
+            transport=request.transport,
         )
         with self.lock:
             self.requests.append(entry)
