@@ -43,25 +43,26 @@ def _words(n: int, answer: str = ANSWER) -> list[str]:
     return [(base[i % len(base)] + " ") for i in range(n)]
 
 
-_CHUNK_HEAD = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000, "model": MODEL}
+def _openai_chunk_frame(choices: list, **fields) -> str:
+    head = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000, "model": MODEL}
+    return f"data: {_dump({**head, 'choices': choices, **fields})}\n\n"
 
 
 def openai_content_frame(text: str) -> str:
     """One OpenAI chat.completion.chunk SSE frame carrying ``text``."""
-    return f"data: {_dump({**_CHUNK_HEAD, 'choices': [{'index': 0, 'delta': {'content': text}, 'finish_reason': None}]})}\n\n"
+    return _openai_chunk_frame([{"index": 0, "delta": {"content": text}, "finish_reason": None}])
 
 
 def openai_sse_events(n_chunks: int) -> list[str]:
     """OpenAI chat.completion.chunk SSE events (each a full ``data: ...\\n\\n`` frame), ending with [DONE]."""
-    head = _CHUNK_HEAD
-    ev = [_dump({**head, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})]
-    ev.append(_dump({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
-    ev.append(_dump({**head, "choices": [], "usage": {"prompt_tokens": 24, "completion_tokens": n_chunks,
-                                                       "total_tokens": 24 + n_chunks}}))
-    frames = [f"data: {e}\n\n" for e in ev]
-    frames[1:1] = [openai_content_frame(w) for w in _words(n_chunks)]
-    frames.append("data: [DONE]\n\n")
-    return frames
+    usage = {"prompt_tokens": 24, "completion_tokens": n_chunks, "total_tokens": 24 + n_chunks}
+    return [
+        _openai_chunk_frame([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]),
+        *(openai_content_frame(w) for w in _words(n_chunks)),
+        _openai_chunk_frame([{"index": 0, "delta": {}, "finish_reason": "stop"}]),
+        _openai_chunk_frame([], usage=usage),
+        "data: [DONE]\n\n",
+    ]
 
 
 def anthropic_sse_events(n_chunks: int) -> list[str]:

@@ -323,9 +323,10 @@ def start_nginx(chunks: int) -> tuple[subprocess.Popen, int]:
 
 
 def start_nginx_reverse_proxy(upstream_port: int) -> tuple[subprocess.Popen, int]:
-    """A second nginx (its own process, one worker) that only relays to the upstream nginx over
-    pooled keep-alive connections: the added latency of a C reverse proxy making the same extra hop
-    on this machine, the floor under any gateway's."""
+    """A second nginx (its own process, one worker) that only relays, unbuffered, to the upstream on
+    ``upstream_port`` (the nginx one, or the paced one for streams) over pooled keep-alive
+    connections: the added latency of a C reverse proxy making the same extra hop on this machine,
+    the floor under any gateway's."""
     return start_nginx_process(TMP / "nginx-rp", "nginx-rp", lambda port: f"""\
   upstream llm {{ server 127.0.0.1:{upstream_port}; keepalive 256; keepalive_requests 10000000; }}
   server {{
@@ -668,7 +669,7 @@ class Bench:
                 out[label].append(measure(label, i + 1))
         return out
 
-    def ab_summary(self, scenario: str, conc: int, kind: str, runs: dict[str, list[dict]], a: str, b: str) -> dict:
+    def ab_summary(self, scenario: str, conc: int, kind: str, runs: dict[str, list[dict]], a: str, b: str) -> None:
         """Record and log how ``a`` compares with ``b`` over interleaved rounds: the median of the
         per-round throughput ratios a/b and of the per-round CPU-per-request differences a − b."""
         pairs = list(zip(runs[a], runs[b], strict=True))
@@ -683,7 +684,6 @@ class Bench:
         )
         log(f"  {scenario} {kind} c={conc}: {a}/{b} req/s ratio median {fmt(summary['rps_ratio'], '.3f')} "
             f"(rounds {', '.join(f'{x:.3f}' for x in ratios)}), CPU {a} − {b} {summary['cpu_ms_a_minus_b']:+.3f} ms/req")
-        return summary
 
     def s_translation(self) -> None:
         rounds = 5 if self.a.quick else 9
