@@ -8,7 +8,7 @@ measured in the benchmark with ``gc.callbacks``, full passes took 15-20% of the 
 would live as long as the process anyway. So first load what the first requests would otherwise
 load lazily (and leave unfrozen), collect once, then freeze.
 
-The request path is kept free of reference cycles (see ``lean_handler.wait_for_disconnect`` and
+The request path is kept free of reference cycles (see ``lean_handler.cancel_on_disconnect`` and
 ``daphne_tuning.WebRequest``), so its objects are freed by reference counting and
 young collections can be rare.
 """

@@ -101,3 +101,30 @@ def test_a_client_disconnect_cancels_the_view() -> None:
 
     asyncio.run(scenario())
     assert cancelled.is_set()
+
+
+def test_every_view_on_a_lean_path_is_async() -> None:
+    """The lean handler awaits views directly (no thread for a sync view): a sync view added under
+    a lean prefix must fail here, not answer 500 in production."""
+    from asgiref.sync import iscoroutinefunction
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    from llmproxy_site.lean_handler import LEAN_PREFIXES
+
+    def views(resolver: URLResolver, prefix: str = "") -> list[tuple[str, Any]]:
+        found = []
+        for p in resolver.url_patterns:
+            if isinstance(p, URLResolver):
+                found += views(p, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern):
+                found.append(("/" + prefix + str(p.pattern), p.callback))
+        return found
+
+    lean = [(route, view) for route, view in views(get_resolver()) if route.startswith(LEAN_PREFIXES)]
+    assert len(lean) > 10
+    assert [route for route, view in lean if not iscoroutinefunction(view)] == []
+
+
+def test_an_unknown_lean_path_is_djangos_404() -> None:
+    sent = asyncio.run(call(LeanASGIHandler(), "GET", "/v1/no-such-endpoint"))
+    assert sent[0]["status"] == 404

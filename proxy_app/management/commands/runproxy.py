@@ -136,11 +136,15 @@ class Command(BaseCommand):
         if server == "uvicorn":
             import uvicorn
 
+            from ...uvicorn_tuning import install
+
+            install()
             # After its graceful shutdown uvicorn re-raises the SIGTERM to the handler that was there
             # before it; the default one would kill the process without running the atexit hook that
             # writes the queued usage records.
             signal.signal(signal.SIGTERM, exit_quietly)
-            config = uvicorn.Config(app, host=host, port=port, lifespan="off", log_level="warning", access_log=False)
+            config = uvicorn.Config(app, host=host, port=port, lifespan="off", log_level="warning", access_log=False,
+                                    http="httptools")
             sockets = [socket.socket(fileno=fd)] if fd is not None else None
             uvicorn.Server(config).run(sockets=sockets)
             return

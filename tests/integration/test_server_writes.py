@@ -1,9 +1,10 @@
-"""Responses from the real ``runproxy`` Daphne reach a client whole, however slowly it reads.
+"""Responses from the real ``runproxy`` reach a client whole, however slowly it reads, on either server.
 
 runproxy's Daphne sends each response from the end of the event loop's turn instead of waiting
 for the socket to be reported writable (``daphne_tuning.CoalescingServer``); only what the
-socket cannot take yet waits for writability. These tests make the socket refuse: a client with
-a tiny receive buffer that does not read for a while, then reads slowly."""
+socket cannot take yet waits for writability. Its uvicorn holds a response's head back until the
+first body message (``uvicorn_tuning.CoalescingCycle``). These tests make the socket refuse: a
+client with a tiny receive buffer that does not read for a while, then reads slowly."""
 
 from __future__ import annotations
 
@@ -22,11 +23,11 @@ from tests.integration.test_runproxy_processes import PROXY_KEY, ProxyProcess, p
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def proxy(tmp_path: Path, fakes: Fakes) -> Iterator[ProxyProcess]:
+@pytest.fixture(params=["daphne", "uvicorn"])
+def proxy(request: pytest.FixtureRequest, tmp_path: Path, fakes: Fakes) -> Iterator[ProxyProcess]:
     fakes.openai.reset()
     proc = ProxyProcess(proxy_env(tmp_path, fakes, OPENAI_API_KEY="sk-writes-000000000000000001",
-                                  LLM_INTERACTIVE_PROXY_API_KEY=PROXY_KEY))
+                                  LLM_INTERACTIVE_PROXY_API_KEY=PROXY_KEY), "--server", request.param)
     try:
         proc.wait_ready()
         yield proc
