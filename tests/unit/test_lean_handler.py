@@ -128,3 +128,32 @@ def test_every_view_on_a_lean_path_is_async() -> None:
 def test_an_unknown_lean_path_is_djangos_404() -> None:
     sent = asyncio.run(call(LeanASGIHandler(), "GET", "/v1/no-such-endpoint"))
     assert sent[0]["status"] == 404
+
+
+def test_requests_are_closed_without_djangos_request_finished_signal() -> None:
+    """The signal's receivers clean up a worker thread's database connections and caches; the lean
+    handler closes responses on the event loop's thread, which has none, so it is not sent."""
+    from django.core.signals import request_finished
+
+    finished: list[object] = []
+    closed: list[str] = []
+
+    def receiver(**kwargs: Any) -> None:
+        finished.append(kwargs)
+
+    handler = LeanASGIHandler()
+
+    async def view(request: HttpRequest) -> Any:
+        response = await LeanASGIHandler.run_get_response(handler, request)
+        response._resource_closers.append(lambda: closed.append("closer ran"))
+        return response
+
+    handler.run_get_response = view  # type: ignore[method-assign]
+    request_finished.connect(receiver)
+    try:
+        sent = asyncio.run(call(handler, "GET", "/healthz"))
+    finally:
+        request_finished.disconnect(receiver)
+    assert sent[0]["status"] == 200
+    assert finished == []
+    assert closed == ["closer ran"]
