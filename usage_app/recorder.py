@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from proxy_app.context import RequestContext, on_request_finished
 
-from . import metrics
+from . import metrics, scheduler
 from .models import CapturedExchange, UsageRecord
 from .pricing import Price, price_for
 
@@ -472,8 +472,6 @@ def record_request(ctx: RequestContext) -> None:
     if settings.USAGE_CAPTURE_BODIES:
         capture = (ctx.extra.get("prompt"), ctx.extra.get("answer"))
     get_recorder().submit(Pending(ctx, capture))
-    from . import scheduler
-
     scheduler.ensure_started()
 
 
