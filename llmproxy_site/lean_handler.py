@@ -32,6 +32,7 @@ from django.urls import ResolverMatch, URLResolver, get_resolver, set_script_pre
 from django.utils.log import log_response
 
 LEAN_PREFIXES = ("/v1/", "/v1beta/", "/anthropic/", "/healthz", "/metrics")
+CACHED_PATH_MAX = 200
 
 
 class LeanASGIHandler(ASGIHandler):
@@ -54,6 +55,7 @@ class LeanASGIHandler(ASGIHandler):
         try:
             request.resolver_match = match = resolve_lean(request.path_info)
             response = await match.func(request, *match.args, **match.kwargs)
+            self.check_response(response, match.func)  # a view that returned None: Django's 500, logged
         except Exception as exc:
             response = await sync_to_async(response_for_exception, thread_sensitive=False)(request, exc)
         response._resource_closers.append(request.close)
@@ -107,11 +109,15 @@ class LeanASGIHandler(ASGIHandler):
 def resolve_lean(path: str) -> ResolverMatch:
     """``path``'s view, resolved once per path and URL configuration: resolving walks the patterns
     and builds a match per level of include (~20 µs a request). Unknown paths raise ``Resolver404``
-    each time (exceptions are not cached)."""
+    each time (exceptions are not cached). Bounded, and small: Gemini paths name a model, and any
+    client can send any number of distinct ones, so only paths of up to ``CACHED_PATH_MAX``
+    characters are kept, the most recent 256 of them."""
+    if len(path) > CACHED_PATH_MAX:
+        return get_resolver().resolve(path)
     return _resolve(get_resolver(), path)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)
 def _resolve(resolver: URLResolver, path: str) -> ResolverMatch:
     return resolver.resolve(path)
 

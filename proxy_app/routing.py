@@ -9,6 +9,7 @@ from .registry import Registry
 from .translation.canonical import ProxyError
 
 _BACKEND_PREFIX = re.compile(r"^[A-Za-z0-9_.-]+$")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,10 @@ def unknown_backend_error(prefix: str, registry: Registry) -> ProxyError:
 
 def parse_target(name: str, registry: Registry, *, default_backend: str | None = None) -> Target:
     """``openrouter:openai/gpt-4`` -> Target("openrouter", "openai/gpt-4"); a bare name uses the default."""
+    if _CONTROL_CHARACTER.search(name):
+        # No provider has such a model, and in an upstream URL (Gemini's) they would be dropped or
+        # escaped on the way, asking for a model the client did not name.
+        raise ProxyError(f"model name {name[:100]!r} contains control characters", param="model")
     prefix, sep, rest = name.partition(":")
     if sep and _BACKEND_PREFIX.match(prefix):
         if prefix in registry.backends:

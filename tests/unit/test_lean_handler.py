@@ -157,3 +157,33 @@ def test_requests_are_closed_without_djangos_request_finished_signal() -> None:
     assert sent[0]["status"] == 200
     assert finished == []
     assert closed == ["closer ran"]
+
+
+def test_long_paths_are_resolved_but_not_cached() -> None:
+    """Gemini paths name a model: a client sending endless distinct long ones must not grow the cache."""
+    from llmproxy_site.lean_handler import CACHED_PATH_MAX, _resolve, resolve_lean
+
+    _resolve.cache_clear()
+    long_path = "/v1beta/models/" + "m" * CACHED_PATH_MAX + ":generateContent"
+    assert resolve_lean(long_path).kwargs == {"model_action": "m" * CACHED_PATH_MAX + ":generateContent"}
+    assert _resolve.cache_info().currsize == 0
+    assert resolve_lean("/v1/chat/completions") is resolve_lean("/v1/chat/completions")
+    assert _resolve.cache_info().currsize == 1
+
+
+def test_a_view_that_returns_nothing_is_djangos_500() -> None:
+    handler = LeanASGIHandler()
+
+    async def broken(request: HttpRequest) -> None:
+        return None
+
+    from llmproxy_site import lean_handler
+
+    match = lean_handler.resolve_lean("/healthz")
+    original = match.func
+    match.func = broken
+    try:
+        sent = asyncio.run(call(handler, "GET", "/healthz"))
+    finally:
+        match.func = original
+    assert sent[0]["status"] == 500

@@ -103,3 +103,13 @@ def test_numbered_keys_win_over_the_single_key() -> None:
     env = {"GEMINI_API_KEY": "single", "GEMINI_API_KEY_2": "two", "GEMINI_API_KEY_1": "one", "GEMINI_API_KEY_10": "ten"}
     assert keys_from_env(env, "GEMINI") == ["one", "two", "ten"]
     assert keys_from_env({"GEMINI_API_KEY": "single"}, "GEMINI") == ["single"]
+
+
+@pytest.mark.parametrize("name", ["gemini:gemini-2.5-flash\r\nHost: evil", "gpt-4\tturbo", "gemini:a\x00b"])
+def test_a_model_name_with_control_characters_is_a_clear_400(registry: Registry, name: str) -> None:
+    """In an upstream URL they would be dropped or escaped on the way: the upstream would be asked
+    for a model the client did not name."""
+    with pytest.raises(ProxyError) as err:
+        parse_target(name, registry)
+    assert err.value.status == 400 and err.value.param == "model"
+    assert "control characters" in err.value.message
