@@ -26,7 +26,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.core.handlers.exception import convert_exception_to_response, response_for_exception
+from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import ResolverMatch, URLResolver, get_resolver, set_script_prefix
 from django.utils.log import log_response
@@ -39,11 +39,10 @@ class LeanASGIHandler(ASGIHandler):
     """Django's ASGI handler with no middleware, no per-request thread context and no signals."""
 
     def load_middleware(self, is_async: bool = False) -> None:
-        self._view_middleware = []
-        self._template_response_middleware = []
-        self._exception_middleware = []
-        get_response = self._get_response_async if is_async else self._get_response
-        self._middleware_chain = convert_exception_to_response(get_response)
+        """No middleware, and no chain for Django's ``get_response`` to run: ``run_get_response``
+        below is the whole request path (``ASGIHandler.__init__`` calls this instead of loading
+        ``settings.MIDDLEWARE``)."""
+        self._middleware_chain = None
 
     async def run_get_response(self, request: HttpRequest) -> HttpResponseBase:
         """Django's ``get_response_async`` for what the lean paths are: async views, no middleware.
