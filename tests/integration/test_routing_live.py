@@ -135,3 +135,20 @@ def test_retry_after_is_read_from_the_provider(three_keys: Proxy) -> None:
     assert r.status_code == 429
     assert r.headers["retry-after"] == "7"
     assert r.json()["error"]["type"] == "rate_limit_error"
+
+
+def test_a_model_name_with_control_characters_is_a_400_and_never_reaches_the_upstream(proxy: Proxy) -> None:
+    """Gemini names the model in the URL path: ``%09`` there decodes to a tab, which the upstream
+    client would drop from the upstream URL, asking Gemini for a model the client did not name.
+    (CR and LF in that path never match the route: Django answers 404 before any model is read.)
+    A model named in a JSON body goes through the same check."""
+    r = httpx.post(f"{proxy.url}/v1beta/models/gemini-2.5-flash%09evil:generateContent",
+                   headers={"x-goog-api-key": proxy.key},
+                   json={"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["code"] == 400 and "control characters" in error["message"]
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    with pytest.raises(openai.BadRequestError, match="control characters"):
+        api.chat.completions.create(model="gemini:gemini-2.5-flash\r\nHost: evil", messages=[{"role": "user", "content": "hi"}])
+    assert proxy.fakes.gemini.requests == [] and proxy.fakes.openai.chat_requests() == []
