@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 from .frontends import anthropic, gemini, openai_chat, openai_responses
@@ -14,6 +14,12 @@ async def v1_models(request: HttpRequest) -> HttpResponse:
     if anthropic.is_anthropic_client(request):
         return await anthropic.models(request)
     return await openai_chat.models(request)
+
+
+async def v1_unknown(request: HttpRequest) -> HttpResponse:
+    """An unknown path under ``/v1/``: a 404 in Anthropic's format for an Anthropic client, else OpenAI's."""
+    frontend = anthropic.FRONTEND if anthropic.is_anthropic_client(request) else openai_chat.FRONTEND
+    return await frontend.unknown_endpoint(request)
 
 
 urlpatterns = [
@@ -32,4 +38,8 @@ urlpatterns = [
     path("v1beta/models", gemini.list_models),
     path("v1beta/models/<path:model_action>", gemini.model_action),
     path("v1/models/<path:model_action>", gemini.model_action),
+    # Anything else under a protocol's prefix is a 404 in that protocol (matched last)
+    re_path(r"^v1beta/", gemini.FRONTEND.unknown_endpoint),
+    re_path(r"^anthropic/", anthropic.FRONTEND.unknown_endpoint),
+    re_path(r"^v1/", v1_unknown),
 ]

@@ -48,6 +48,9 @@ class LiveServer:
         config = uvicorn.Config(
             application, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning",
             loop="asyncio", http="h11", access_log=False,
+            # Longer than any test's pauses: a client reusing a pooled connection just as the server's
+            # idle timer closes it gets a reset (HTTP/1.1's keep-alive race), which is not what is tested.
+            timeout_keep_alive=60,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), name="proxy-live-server",

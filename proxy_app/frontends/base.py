@@ -41,6 +41,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return response
 
 
+UNKNOWN_PATH_SHOWN = 200  # characters of an unknown path echoed in its 404
+
+
 class Frontend:
     """One client protocol: its translation module plus how it renders answers and errors."""
 
@@ -53,6 +56,12 @@ class Frontend:
         if err.retry_after is not None:
             headers["Retry-After"] = str(max(1, round(err.retry_after)))
         return json_response(self.protocol.error_body(err), status=err.status, headers=headers)
+
+    async def unknown_endpoint(self, request: HttpRequest) -> HttpResponse:
+        """The catch-all under this protocol's prefix: an unknown path is a 404 the client's SDK can
+        read (its NotFoundError), not Django's HTML page."""
+        path = request.path if len(request.path) <= UNKNOWN_PATH_SHOWN else request.path[:UNKNOWN_PATH_SHOWN] + "..."
+        return self.error_response(c.ProxyError(f"Invalid URL ({request.method} {path})", kind="not_found"))
 
     def client_model(self, chat: c.ChatRequest) -> str:
         return chat.meta.get("client_model", chat.model)

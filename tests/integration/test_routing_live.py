@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -140,7 +141,7 @@ def test_retry_after_is_read_from_the_provider(three_keys: Proxy) -> None:
 def test_a_model_name_with_control_characters_is_a_400_and_never_reaches_the_upstream(proxy: Proxy) -> None:
     """Gemini names the model in the URL path: ``%09`` there decodes to a tab, which the upstream
     client would drop from the upstream URL, asking Gemini for a model the client did not name.
-    (CR and LF in that path never match the route: Django answers 404 before any model is read.)
+    (CR and LF in that path never match the route: it is Gemini's 404 before any model is read.)
     A model named in a JSON body goes through the same check."""
     r = httpx.post(f"{proxy.url}/v1beta/models/gemini-2.5-flash%09evil:generateContent",
                    headers={"x-goog-api-key": proxy.key},
@@ -152,3 +153,28 @@ def test_a_model_name_with_control_characters_is_a_400_and_never_reaches_the_ups
     with pytest.raises(openai.BadRequestError, match="control characters"):
         api.chat.completions.create(model="gemini:gemini-2.5-flash\r\nHost: evil", messages=[{"role": "user", "content": "hi"}])
     assert proxy.fakes.gemini.requests == [] and proxy.fakes.openai.chat_requests() == []
+
+
+def test_an_unknown_path_under_a_protocols_prefix_is_a_404_in_that_protocol(proxy: Proxy) -> None:
+    """Not Django's HTML page: each SDK reads it as its own NotFoundError, and nothing reaches an upstream."""
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    with pytest.raises(openai.NotFoundError, match=r"Invalid URL \(POST /v1/no-such-endpoint\)"):
+        api.post("/no-such-endpoint", cast_to=object, body={})
+    claude = anthropic.Anthropic(base_url=proxy.url, api_key=proxy.key, max_retries=0)
+    with pytest.raises(anthropic.NotFoundError) as caught:
+        claude.post("/v1/no-such-endpoint", cast_to=object, body={})
+    assert caught.value.body == {"type": "error", "error": {"type": "not_found_error",
+                                                           "message": "Invalid URL (POST /v1/no-such-endpoint)"}}
+    for prefix in ("/anthropic/v1/", "/v1/"):
+        r = httpx.get(f"{proxy.url}{prefix}nothing-here", headers={"x-api-key": proxy.key, "anthropic-version": "2023-06-01"})
+        assert r.status_code == 404 and r.json()["type"] == "error"
+        assert r.json()["error"] == {"type": "not_found_error", "message": f"Invalid URL (GET {prefix}nothing-here)"}
+    r = httpx.get(f"{proxy.url}/v1beta/nothing/here")
+    assert r.status_code == 404 and r.json()["error"]["code"] == 404 and r.json()["error"]["status"] == "NOT_FOUND"
+    r = httpx.post(f"{proxy.url}/v1beta/models/gemini-2.5-flash%0D%0AHost:evil:generateContent", json={})
+    assert r.status_code == 404 and r.json()["error"]["status"] == "NOT_FOUND"
+    assert "\r\n" in r.json()["error"]["message"]  # echoed, JSON-escaped, never a raw header break
+    r = httpx.get(f"{proxy.url}/v1/" + "x" * 5000)
+    assert r.status_code == 404 and len(r.json()["error"]["message"]) < 250
+    assert proxy.fakes.gemini.requests == [] and proxy.fakes.openai.chat_requests() == []
+    assert proxy.fakes.anthropic.requests == []

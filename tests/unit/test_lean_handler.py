@@ -125,9 +125,10 @@ def test_every_view_on_a_lean_path_is_async() -> None:
     assert [route for route, view in lean if not iscoroutinefunction(view)] == []
 
 
-def test_an_unknown_lean_path_is_djangos_404() -> None:
+def test_an_unknown_lean_path_is_a_404_in_its_protocol() -> None:
     sent = asyncio.run(call(LeanASGIHandler(), "GET", "/v1/no-such-endpoint"))
     assert sent[0]["status"] == 404
+    assert b"Invalid URL (GET /v1/no-such-endpoint)" in b"".join(m.get("body", b"") for m in sent)
 
 
 def test_requests_are_closed_without_djangos_request_finished_signal() -> None:
