@@ -4,7 +4,7 @@
     .venv/bin/python bench/profile_shares.py bench/results/profile.collapsed.txt [more.collapsed.txt ...]
 
 Each sample is counted in the innermost layer its stack passes through (a regex called from the
-redactor counts as the pipeline; a socket write called from aiohttp as the event loop). A sample
+redactor counts as the pipeline; a socket write called from the upstream transport as the event loop). A sample
 whose innermost frame is the Twisted reactor's ``run`` is uvloop's C loop (polling and dispatching
 callbacks), which py-spy cannot see into: it counts as the event loop.
 """
@@ -18,8 +18,8 @@ import sys
 LAYERS = [  # (layer, path prefixes), first match wins
     ("usage recording", ("usage_app/", "prometheus_client/")),
     ("translation", ("proxy_app/translation/",)),
-    ("upstream HTTP", ("proxy_app/http_client.py", "proxy_app/aiohttp_transport.py", "httpx/", "aiohttp/",
-                       "yarl/", "multidict/", "h11/", "httpcore/")),
+    ("upstream HTTP", ("proxy_app/http_client.py", "proxy_app/http1_transport.py", "proxy_app/aiohttp_transport.py",
+                       "httpx/", "httptools/", "aiohttp/", "yarl/", "multidict/", "h11/", "httpcore/")),
     ("pipeline", ("proxy_app/", "commands_app/", "llmproxy_site/")),
     ("Django", ("django/", "asgiref/", "channels/")),
     ("Daphne/Twisted", ("daphne/", "twisted/", "zope/")),

@@ -4,7 +4,7 @@ Daphne installs Twisted's asyncio reactor when ``daphne.server`` is first import
 ``django.setup()``, through ``"daphne"`` in ``INSTALLED_APPS``), on a loop from
 ``asyncio.new_event_loop()``: the standard library's selector loop. If an asyncio reactor is
 already installed, Daphne keeps it, so installing one on a uvloop loop first makes the whole
-request path (Twisted's sockets, the application's tasks, the aiohttp upstream client) run on
+request path (Twisted's sockets, the application's tasks, the upstream client's connections) run on
 libuv. Measured with ``bench/`` (Daphne, non-stream, old and new side by side): ~7 % less CPU per
 request at 1 and 10 connections. Without uvloop (not built for the platform) Daphne's own loop is
 used, as before.

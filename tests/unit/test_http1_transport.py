@@ -1,4 +1,4 @@
-"""The httpx-over-aiohttp transport against raw loopback servers that misbehave on purpose."""
+"""The HTTP/1.1 upstream transport against raw loopback servers that misbehave on purpose."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 import trustme
 
 from proxy_app import http_client
-from proxy_app.aiohttp_transport import AiohttpTransport, default_ssl_context
+from proxy_app.http1_transport import Http1Transport, default_ssl_context
 from proxy_app.http_client import (
     body_chunks,
     close_clients,
@@ -72,7 +72,7 @@ async def raw_server(handler: Callable[[RawServer, asyncio.StreamReader, asyncio
 @asynccontextmanager
 async def client(max_connections: int = 10) -> AsyncIterator[httpx.AsyncClient]:
     """A client built as the proxy builds its shared ones."""
-    async with httpx.AsyncClient(transport=AiohttpTransport(max_connections=max_connections), timeout=TIMEOUTS,
+    async with httpx.AsyncClient(transport=Http1Transport(max_connections=max_connections), timeout=TIMEOUTS,
                                  cookies=no_cookies()) as c:
         yield c
 
@@ -323,7 +323,7 @@ async def test_no_free_connection_in_the_pool_timeout_is_a_connect_timeout() -> 
     async with raw_server(slow) as (_, url), client(max_connections=1) as c:
         first = asyncio.create_task(c.post(url, content=b"{}"))
         await asyncio.sleep(0.1)
-        with pytest.raises(httpx.ConnectTimeout):
+        with pytest.raises(httpx.PoolTimeout):
             await c.post(url, content=b"{}", timeout=httpx.Timeout(2.0, pool=0.2))
         release.set()
         assert (await first).status_code == 200
@@ -389,3 +389,146 @@ async def test_an_https_upstream_is_reached_through_the_proxy_by_a_verified_tunn
     assert auth is not None and auth.lower().startswith("basic ")
     assert srv.heads[0].startswith(b"POST /v1/chat HTTP/1.1")  # origin-form, inside the tunnel
     assert b"proxy-authorization" not in srv.heads[0].lower()  # the proxy's credentials stay with the proxy
+
+
+# ------------------------------------------------------------------ the transport's own HTTP/1.1 handling
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    async def one_per_connection(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        writer.write(response(b'{"ok":true}'))  # keep-alive by HTTP/1.1's default, then closed anyway
+        await writer.drain()
+
+    async with raw_server(one_per_connection) as (srv, url), client() as c:
+        for _ in range(3):
+            assert (await c.post(url, content=b"{}")).json() == {"ok": True}
+            await asyncio.wait_for(srv.closed.wait(), 2)
+            srv.closed.clear()
+            await asyncio.sleep(0.05)  # the FIN has reached the pool
+    assert srv.connections == 3
+
+
+async def test_a_connection_that_speaks_while_idle_is_dropped() -> None:
+    async def says_goodbye(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        writer.write(response(b'{"ok":true}'))
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")  # unasked: the connection is done
+        await writer.drain()
+        await keep_answering(srv, reader, writer)
+
+    async with raw_server(says_goodbye) as (srv, url), client() as c:
+        assert (await c.post(url, content=b"{}")).status_code == 200
+        await asyncio.sleep(0.15)
+        second = await c.post(url, content=b"{}")
+    assert second.status_code == 200 and second.json() == {"ok": True}
+    assert srv.connections == 2
+
+
+@pytest.mark.parametrize("closing", [b"Connection: close", b""])
+async def test_a_body_that_ends_with_the_connection_is_read_whole(closing: bytes) -> None:
+    async def no_length(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + closing + b"\r\n\r\n" + b'{"ok":')
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"true}")
+        await writer.drain()
+
+    async with raw_server(no_length) as (srv, url), client() as c:
+        assert (await c.post(url, content=b"{}")).json() == {"ok": True}
+        assert (await c.post(url, content=b"{}")).json() == {"ok": True}
+    assert srv.connections == 2  # such a connection is never reused
+
+
+async def test_a_large_body_read_slowly_arrives_whole_and_in_order() -> None:
+    body = bytes(range(256)) * 16384  # 4 MiB: more than the read-ahead, so reading pauses and resumes
+
+    async def big(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+        for i in range(0, len(body), 65536):
+            writer.write(body[i:i + 65536])
+            await writer.drain()
+        await keep_answering(srv, reader, writer)
+
+    async with raw_server(big) as (srv, url), client() as c:
+        async with c.stream("POST", url, content=b"{}") as r:
+            received = bytearray()
+            async for chunk in r.aiter_raw():
+                received += chunk
+                await asyncio.sleep(0.001)
+        assert bytes(received) == body
+        assert (await c.post(url, content=b"{}")).json() == {"ok": True}
+    assert srv.connections == 1
+
+
+async def test_an_interim_100_continue_is_skipped() -> None:
+    async def continues(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n" + response(b'{"ok":true}', b"X-Real: yes"))
+        await writer.drain()
+
+    async with raw_server(continues) as (_, url), client() as c:
+        r = await c.post(url, content=b"{}")
+    assert r.status_code == 200 and r.headers["x-real"] == "yes" and r.json() == {"ok": True}
+
+
+async def test_a_header_with_a_line_break_is_refused_before_anything_is_sent() -> None:
+    async with raw_server(keep_answering) as (srv, url), client() as c:
+        with pytest.raises(httpx.LocalProtocolError):
+            await c.post(url, content=b"{}", headers={"x-note": "a\r\nx-injected: 1"})
+    assert srv.heads == []
+
+
+async def test_the_request_head_carries_host_length_and_defaults_once() -> None:
+    async with raw_server(keep_answering) as (srv, url):
+        base = url.rsplit("/", 1)[0]
+        r = await send(base, "POST", url + "?beta=true", content=b'{"q":1}',
+                       headers={"Content-Length": "999", "Host": "evil.example", "User-Agent": "mine/1"},
+                       timeout=TIMEOUTS)
+        await read_body(r)
+        await r.aclose()
+        await close_clients()
+    lines = srv.heads[0].decode().lower().split("\r\n")
+    assert lines[0] == "post /v1/chat?beta=true http/1.1"
+    port = url.split(":")[2].split("/")[0]
+    assert [ln for ln in lines if ln.startswith("host:")] == [f"host: 127.0.0.1:{port}"]
+    assert [ln for ln in lines if ln.startswith("content-length:")] == ["content-length: 7"]
+    assert [ln for ln in lines if ln.startswith("user-agent:")] == ["user-agent: mine/1"]
+    assert "accept-encoding: gzip, deflate" in lines
+
+
+async def test_idle_connections_are_closed_after_the_keep_alive_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from proxy_app import http1_transport
+
+    monkeypatch.setattr(http1_transport, "KEEPALIVE_SECONDS", 0.1)
+    async with raw_server(keep_answering) as (srv, url), client() as c:
+        assert (await c.post(url, content=b"{}")).status_code == 200
+        await asyncio.wait_for(srv.closed.wait(), 2)  # the pool hung up on its own
+        assert (await c.post(url, content=b"{}")).status_code == 200
+    assert srv.connections == 2
+
+
+async def test_at_the_connection_limit_an_idle_connection_elsewhere_makes_room() -> None:
+    async with raw_server(keep_answering) as (first, url_a), raw_server(keep_answering) as (_, url_b), \
+            client(max_connections=1) as c:
+        assert (await c.post(url_a, content=b"{}")).status_code == 200
+        assert (await c.post(url_b, content=b"{}", timeout=httpx.Timeout(2.0, pool=0.2))).status_code == 200
+        await asyncio.wait_for(first.closed.wait(), 2)
+
+
+async def test_a_proxy_that_refuses_the_tunnel_is_a_connect_error(proxy_env: pytest.MonkeyPatch) -> None:
+    async def refuses(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    async with raw_server(refuses) as (_, proxy_url):
+        proxy_env.setenv("HTTPS_PROXY", proxy_url.rsplit("/v1", 1)[0])
+        with pytest.raises(httpx.ConnectError, match="407"):
+            await send("https://upstream.invalid/v1", "POST", "https://upstream.invalid/v1/chat", content=b"{}",
+                       headers={}, timeout=TIMEOUTS)
+        await close_clients()
