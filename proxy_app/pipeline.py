@@ -7,7 +7,7 @@ import copy
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -80,58 +80,89 @@ def backoff_seconds(retry: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-async def _run_attempts(
-    plan: RoutePlan,
-    ctx: RequestContext,
-    call: Callable[[BackendRuntime, str, str | None], Awaitable[T]],
-) -> T:
-    """Try the plan's attempts in order. A 429 cools that key for that model and moves on at once;
-    other retryable failures back off before the same target is tried again; anything else goes
-    straight back to the client. Never retries once output has reached the client (callers only
-    pass calls that finish before the first byte is sent)."""
-    registry = plan.registry
-    for backend in {t.backend for t in plan.targets}:
-        await registry.backends[backend].pool.refresh()
-    attempts = plan_attempts(plan.targets, plan.policy, registry)
-    if not attempts and settings.COOLDOWN_WAIT_MAX_SECONDS > 0:
-        soonest = soonest_recovery(plan.targets, registry)
-        if soonest is not None and soonest - time.time() <= settings.COOLDOWN_WAIT_MAX_SECONDS:
-            await asyncio.sleep(max(soonest - time.time(), 0) + 0.01)
-            attempts = plan_attempts(plan.targets, plan.policy, registry)
-    errors: list[tuple[Attempt, c.ProxyError]] = []
-    retries_of: dict[Target, int] = {}
-    for attempt in attempts[: settings.PROXY_MAX_ATTEMPTS]:
-        runtime = registry.backends[attempt.target.backend]
-        model = attempt.target.model
-        if not runtime.pool.available(attempt.key_index, model):
-            continue
-        if (previous := retries_of.get(attempt.target)) is not None and errors and errors[-1][1].status != 429:
-            await asyncio.sleep(backoff_seconds(previous))
-        retries_of[attempt.target] = retries_of.get(attempt.target, -1) + 1
-        key = runtime.pool.key(attempt.key_index)
-        ctx.backend, ctx.model, ctx.key_hint = runtime.name, model, mask_secret(key)
-        started = time.perf_counter()
-        try:
-            result = await call(runtime, model, key)
-        except c.ProxyError as err:
-            latency = (time.perf_counter() - started) * 1000.0
-            ctx.attempts.append(AttemptRecord(runtime.name, model, mask_secret(key), err.message, err.status, latency))
-            errors.append((attempt, err))
-            if err.status == 429:
-                await runtime.pool.cool_down(attempt.key_index, model, err.retry_after or settings.DEFAULT_COOLDOWN_SECONDS)
-            elif err.status in (401, 403) and key:
-                logger.error("backend %s rejected key %s (HTTP %s): key marked invalid until an operator clears it",
-                             runtime.name, mask_secret(key), err.status)
-                await runtime.pool.mark_invalid(attempt.key_index)
+class AttemptRunner:
+    """The plan's attempts, tried in order. A 429 cools that key for that model and moves on at
+    once; other retryable failures back off before the same target is tried again; anything else
+    goes straight back to the client. Resumable: a stream whose upstream fails after it started
+    but before any content reached the client goes on with the next attempt (``failed_after_start``,
+    then ``run`` again). Never retried once content has reached the client."""
+
+    def __init__(self, plan: RoutePlan, ctx: RequestContext) -> None:
+        self.plan = plan
+        self.ctx = ctx
+        self.errors: list[tuple[Attempt, c.ProxyError]] = []
+        self._retries_of: dict[Target, int] = {}
+        self._attempts: Iterator[Attempt] | None = None
+        self._current: tuple[Attempt, BackendRuntime, str | None, float] | None = None
+
+    async def _plan(self) -> Iterator[Attempt]:
+        plan, registry = self.plan, self.plan.registry
+        for backend in {t.backend for t in plan.targets}:
+            await registry.backends[backend].pool.refresh()
+        attempts = plan_attempts(plan.targets, plan.policy, registry)
+        if not attempts and settings.COOLDOWN_WAIT_MAX_SECONDS > 0:
+            soonest = soonest_recovery(plan.targets, registry)
+            if soonest is not None and soonest - time.time() <= settings.COOLDOWN_WAIT_MAX_SECONDS:
+                await asyncio.sleep(max(soonest - time.time(), 0) + 0.01)
+                attempts = plan_attempts(plan.targets, plan.policy, registry)
+        return iter(attempts[: settings.PROXY_MAX_ATTEMPTS])
+
+    async def run(self, call: Callable[[BackendRuntime, str, str | None], Awaitable[T]]) -> T:
+        """The first of the remaining attempts whose ``call`` succeeds; the exhausted plan's error
+        (or a non-retryable one) when none does."""
+        if self._attempts is None:
+            self._attempts = await self._plan()
+        registry, ctx = self.plan.registry, self.ctx
+        for attempt in self._attempts:
+            runtime = registry.backends[attempt.target.backend]
+            model = attempt.target.model
+            if not runtime.pool.available(attempt.key_index, model):
                 continue
-            if err.status not in RETRYABLE_STATUS:
-                raise
-            continue
-        ctx.attempts.append(
-            AttemptRecord(runtime.name, model, mask_secret(key), "ok", 200, (time.perf_counter() - started) * 1000.0)
-        )
-        return result
-    raise _exhausted_error(errors, soonest_recovery(plan.targets, registry))
+            previous = self._retries_of.get(attempt.target)
+            if previous is not None and self.errors and self.errors[-1][1].status != 429:
+                await asyncio.sleep(backoff_seconds(previous))
+            self._retries_of[attempt.target] = (previous if previous is not None else -1) + 1
+            key = runtime.pool.key(attempt.key_index)
+            ctx.backend, ctx.model, ctx.key_hint = runtime.name, model, mask_secret(key)
+            started = time.perf_counter()
+            try:
+                result = await call(runtime, model, key)
+            except c.ProxyError as err:
+                await self._failed(attempt, runtime, key, err, started)
+                continue
+            ctx.attempts.append(
+                AttemptRecord(runtime.name, model, mask_secret(key), "ok", 200, (time.perf_counter() - started) * 1000.0)
+            )
+            self._current = (attempt, runtime, key, started)
+            return result
+        raise _exhausted_error(self.errors, soonest_recovery(self.plan.targets, registry))
+
+    async def failed_after_start(self, err: c.ProxyError) -> None:
+        """The attempt ``run`` last returned failed after all (its stream broke off before any
+        content): recorded as failed, with the same consequences for its key; raises when the
+        error is not one to try another attempt for."""
+        assert self._current is not None
+        attempt, runtime, key, started = self._current
+        self._current = None
+        self.ctx.attempts.pop()  # its "ok"
+        await self._failed(attempt, runtime, key, err, started)
+
+    async def _failed(self, attempt: Attempt, runtime: BackendRuntime, key: str | None, err: c.ProxyError,
+                      started: float) -> None:
+        latency = (time.perf_counter() - started) * 1000.0
+        self.ctx.attempts.append(AttemptRecord(runtime.name, attempt.target.model, mask_secret(key), err.message,
+                                               err.status, latency))
+        self.errors.append((attempt, err))
+        if err.status == 429:
+            await runtime.pool.cool_down(attempt.key_index, attempt.target.model,
+                                         err.retry_after or settings.DEFAULT_COOLDOWN_SECONDS)
+        elif err.status in (401, 403) and key:
+            logger.error("backend %s rejected key %s (HTTP %s): key marked invalid until an operator clears it",
+                         runtime.name, mask_secret(key), err.status)
+            await runtime.pool.mark_invalid(attempt.key_index)
+            return
+        if err.status not in RETRYABLE_STATUS:
+            raise err
 
 
 def _exhausted_error(errors: list[tuple[Attempt, c.ProxyError]], soonest: float | None) -> c.ProxyError:
@@ -170,7 +201,7 @@ async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestCo
     if _live_observers:
         emit_live("start", ctx, {"targets": [str(t) for t in plan.targets], "policy": plan.policy})
     if not chat.stream:
-        resp = await _run_attempts(plan, ctx, lambda rt, model, key: rt.connector.complete(chat, model, key))
+        resp = await AttemptRunner(plan, ctx).run(lambda rt, model, key: rt.connector.complete(chat, model, key))
         ctx.usage = resp.usage
         resp = guard_response(resp, chat, ctx)
         answer = resp.text()
@@ -185,26 +216,65 @@ async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestCo
         finish_request(ctx)
         return response
 
-    async def open_stream(rt: BackendRuntime, model: str, key: str | None) -> tuple[AsyncIterator[c.StreamEvent], list[c.StreamEvent]]:
+    async def open_stream(rt: BackendRuntime, model: str, key: str | None) -> tuple[AsyncIterator[c.StreamEvent], c.StreamEvent]:
+        """The upstream's stream and its first event: an answer has begun (an error before it is
+        the attempt's failure, answered with an HTTP status if no other attempt succeeds)."""
         events = rt.connector.stream(chat, model, key)
-        head: list[c.StreamEvent] = []
         try:
-            # Read up to the first content event so an early upstream error can still fail over.
-            async for event in events:
-                if isinstance(event, c.StreamError):
-                    raise event.error
-                head.append(event)
-                if not isinstance(event, c.StreamStart):
-                    break
+            first = await anext(events, None)
+            if first is None:
+                raise c.ProxyError(f"backend '{rt.name}' ended its stream without an event", kind="bad_gateway")
+            if isinstance(first, c.StreamError):
+                raise first.error
         except BaseException:
-            await events.aclose()
+            await events.aclose()  # type: ignore[attr-defined]
             raise
-        return events, head
+        return events, first
 
-    upstream, head = await _run_attempts(plan, ctx, open_stream)
+    runner = AttemptRunner(plan, ctx)
+    upstream, first = await runner.run(open_stream)
+    # The client's response (its head and the stream's opening) starts now, as the provider's did,
+    # not at the first token: sending the head then took ~0.2 ms of the first token's way out.
     encoder = frontend.stream_encoder(chat)
-    guarded = guard_stream(_prepend(head, upstream), chat, ctx)
-    return _streaming_response(_stream_body(guarded, encoder, ctx, upstream=upstream, chat=chat), encoder)
+    events = _failing_over(runner, open_stream, upstream, first)
+    body = _stream_body(guard_stream(events, chat, ctx), encoder, ctx, upstream=events, chat=chat)
+    return _streaming_response(body, encoder)
+
+
+async def _failing_over(
+    runner: AttemptRunner,
+    open_stream: Callable[[BackendRuntime, str, str | None], Awaitable[tuple[AsyncIterator[c.StreamEvent], c.StreamEvent]]],
+    upstream: AsyncIterator[c.StreamEvent],
+    event: c.StreamEvent,
+) -> AsyncIterator[c.StreamEvent]:
+    """The answer's events, from ``event`` (the upstream's first) on. Until the first content event,
+    the client has only the stream's opening, which any attempt's answer can follow: an upstream
+    that fails then (Anthropic's ``overloaded_error`` after ``message_start``, a dropped
+    connection) hands over to the next attempt, whose own opening is not repeated. After content,
+    or when no attempt is left, the error goes to the client in its protocol's stream. The current
+    upstream is closed at the end (cancelling it when the client left or a guard halted)."""
+    content = False
+    try:
+        while True:
+            if isinstance(event, c.StreamError) and not content:
+                await upstream.aclose()  # type: ignore[attr-defined]
+                try:
+                    await runner.failed_after_start(event.error)
+                    upstream, event = await runner.run(open_stream)
+                except c.ProxyError as err:
+                    yield c.StreamError(err)
+                    return
+                continue  # its StreamStart is observed (its usage), not sent again
+            content = content or not isinstance(event, c.StreamStart)
+            yield event
+            if isinstance(event, c.StreamError):
+                return
+            next_event = await anext(upstream, None)
+            if next_event is None:
+                return
+            event = next_event
+    finally:
+        await upstream.aclose()  # type: ignore[attr-defined]
 
 
 def _streaming_response(body: AsyncIterator[bytes], encoder: Any) -> StreamingHttpResponse:
@@ -233,41 +303,32 @@ def answer_directly(frontend: FrontendLike, chat: c.ChatRequest, text: str, ctx:
     return _streaming_response(_stream_body(events(), encoder, ctx), encoder)
 
 
-async def _prepend(head: list[c.StreamEvent], rest: AsyncIterator[c.StreamEvent]) -> AsyncIterator[c.StreamEvent]:
-    for event in head:
-        yield event
-    async for event in rest:
-        yield event
-
-
 async def _stream_body(
     events: AsyncIterator[c.StreamEvent], encoder: Any, ctx: RequestContext, *,
     upstream: AsyncIterator[c.StreamEvent] | None = None, chat: c.ChatRequest | None = None,
 ) -> AsyncIterator[bytes]:
-    """Encode ``events`` for the client. ``upstream`` is closed at the end (cancelling it when the
-    client left or a guard halted); ``chat`` allows estimating usage the upstream did not report."""
-    ended = False
-    # The stream's opening (role chunk, message_start) goes out with the event after it, which is
-    # already at hand (failover read up to it): one write to the client instead of two, each a
-    # full pass through Django's and the server's send path, on the way to the first token.
-    opening = b""
+    """Encode ``events`` for the client (only the first ``StreamStart`` opens the stream; a failover's
+    is observed, not sent). ``upstream``, the innermost of ``events``' generators, is closed at the
+    end too (closing a generator does not close the one it reads); ``chat`` allows estimating
+    usage the upstream did not report."""
+    ended = opened = False
     try:
         async for event in events:
             _observe(event, ctx, chat)
             if isinstance(event, c.StreamStart):
-                opening += encoder.encode(event)
-                continue
-            if isinstance(event, c.StreamEnd):
+                if opened:
+                    continue
+                opened = True
+            elif isinstance(event, c.StreamEnd):
                 ended = True
-            chunk = opening + encoder.encode(event)
-            opening = b""
+            chunk = encoder.encode(event)
             if chunk:
                 yield chunk
             if isinstance(event, c.StreamError):
                 return
         if not ended:
             # upstream closed without a final event: end the client's stream properly anyway
-            yield opening + encoder.encode(c.StreamEnd("end_turn", ctx.usage))
+            yield encoder.encode(c.StreamEnd("end_turn", ctx.usage))
     except asyncio.CancelledError:
         ctx.client_disconnected = True
         ctx.status = 499

@@ -234,7 +234,8 @@ def setup_routes(app: web.Application, fake: FakeProvider) -> None:
         entry = fake.record(request, body, key)
         if not key:
             return error_response(401, "x-api-key header is required")
-        if failure := fake.scripted_failure(key):
+        failure = fake.scripted_failure(key)
+        if failure and not (failure.in_stream and isinstance(body, dict) and body.get("stream")):
             return error_response(failure.status, f"scripted failure {failure.status}", failure.retry_after)
         if not request.headers.get("anthropic-version"):
             return error_response(400, "anthropic-version: header is required")
@@ -253,8 +254,11 @@ def setup_routes(app: web.Application, fake: FakeProvider) -> None:
                 "stop_reason": "tool_use" if reply.tool_name else "end_turn", "stop_sequence": None,
                 "usage": usage(reply),
             }, headers={"request-id": REQUEST_ID})
+        frames = stream_events(reply, model)
+        if failure:  # in_stream: Anthropic's error event after message_start, as when it is overloaded
+            frames = [frames[0], _event({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})]
         gap = 0.02 if (reply.slow or reply.loop) else 0.0
-        return await stream_frames(request, entry, stream_events(reply, model), gap=gap,
+        return await stream_frames(request, entry, frames, gap=gap,
                                    cut_after=4 if reply.cut else None)
 
     async def models(request: web.Request) -> web.Response:

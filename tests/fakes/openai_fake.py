@@ -65,7 +65,8 @@ def setup_routes(app: web.Application, fake: FakeProvider) -> None:
         key = auth[7:] if auth.startswith("Bearer ") else None
         body = await read_json(request)
         entry = fake.record(request, body, key)
-        if failure := fake.scripted_failure(key):
+        failure = fake.scripted_failure(key)
+        if failure and not (failure.in_stream and isinstance(body, dict) and body.get("stream")):
             headers = {"retry-after": str(int(failure.retry_after))} if failure.retry_after is not None else {}
             return web.json_response(error_body(failure.status, f"scripted failure {failure.status}"),
                                      status=failure.status, headers=headers)
@@ -129,6 +130,9 @@ def setup_routes(app: web.Application, fake: FakeProvider) -> None:
                          "usage": _usage(reply)}
             frames.append(b"data: " + json.dumps(usage_obj, separators=(",", ":")).encode() + b"\n\n")
         frames.append(b"data: [DONE]\n\n")
+        if failure:  # in_stream: OpenAI's mid-stream error, after the opening
+            error = json.dumps(error_body(failure.status, f"scripted failure {failure.status}"), separators=(",", ":"))
+            frames = [frames[0], b"data: " + error.encode() + b"\n\n"]
         gap = 0.02 if (reply.slow or reply.loop) else 0.0
         return await stream_frames(request, entry, frames, gap=gap, cut_after=3 if reply.cut else None,
                                    linger=reply.linger)

@@ -38,6 +38,7 @@ class KeyFailure:
     status: int
     retry_after: float | None = None
     times: int | None = None  # None = always
+    in_stream: bool = False  # a stream fails after its opening (HTTP 200, then the provider's error event)
 
 
 class FakeProvider:
@@ -96,8 +97,11 @@ class FakeProvider:
 
     # -- test controls -------------------------------------------------------
 
-    def fail_key(self, key: str, status: int, *, retry_after: float | None = None, times: int | None = None) -> None:
-        self.key_failures[key] = KeyFailure(status, retry_after, times)
+    def fail_key(self, key: str, status: int, *, retry_after: float | None = None, times: int | None = None,
+                 in_stream: bool = False) -> None:
+        """Script ``key``'s next calls (all, or ``times``) to fail with ``status``; with ``in_stream``, a
+        streamed call fails as a provider's stream can: a 200, the opening event, then an error event."""
+        self.key_failures[key] = KeyFailure(status, retry_after, times, in_stream)
 
     def chat_requests(self) -> list[RecordedRequest]:
         with self.lock:

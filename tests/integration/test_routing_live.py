@@ -98,6 +98,49 @@ def test_a_server_error_fails_over_to_the_next_key_but_a_bad_request_does_not(th
     assert "sk-rot" not in err.value.message, "keys never appear in errors"
 
 
+def test_a_stream_that_fails_after_its_opening_fails_over_before_any_content(three_keys: Proxy) -> None:
+    """The client already has the stream's opening when the upstream's error event comes (a 200,
+    the role chunk, then OpenAI's in-stream error): the next key answers on the same stream, with
+    no second opening, and the usage row shows both attempts."""
+    from usage_app.models import UsageRecord
+    from usage_app.recorder import flush
+
+    proxy = three_keys
+    proxy.fakes.openai.fail_key(KEYS[0], 500, in_stream=True)
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    for i in range(3):  # the keys rotate: one of the three streams starts on the failing key
+        chunks = list(api.chat.completions.create(model="gpt-4o", stream=True,
+                                                  messages=[{"role": "user", "content": f"s{i}"}]))
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == \
+            f"Hello from the fake provider! You said: s{i}"
+        assert sum(1 for c in chunks if c.choices and c.choices[0].delta.role) == 1
+    used = keys_used(proxy)
+    assert used.count(KEYS[0]) == 1 and len(used) == 4
+    assert flush(timeout=10)
+    failed_over = UsageRecord.objects.get(attempts=2)
+    assert [a["status"] for a in failed_over.attempt_log] == [502, 200]
+    assert failed_over.status == 200 and failed_over.output_tokens > 0
+
+
+def test_a_stream_whose_only_upstream_fails_after_its_opening_ends_with_the_providers_error_event(
+    proxy: Proxy,
+) -> None:
+    """With no attempt left, the error reaches the client as the provider's own stream would carry
+    it (the head, a 200, is already sent): Anthropic's error event, which its SDK raises."""
+    from tests.conftest import ANTHROPIC_KEYS
+
+    proxy.fakes.anthropic.fail_key(ANTHROPIC_KEYS[0], 529, in_stream=True)
+    api = anthropic.Anthropic(base_url=f"{proxy.url}/anthropic", api_key=proxy.key, max_retries=0)
+    events = []
+    with pytest.raises(anthropic.APIStatusError) as err:
+        for event in api.messages.create(model="anthropic:claude-sonnet-4-5", max_tokens=64, stream=True,
+                                         messages=[{"role": "user", "content": "hi"}]):
+            events.append(event.type)
+    assert events == ["message_start"]
+    assert "Overloaded" in str(err.value)
+    assert len(proxy.fakes.anthropic.chat_requests()) == 1
+
+
 def test_the_seed_failover_example_serves_from_the_second_element(proxy: Proxy) -> None:
     api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
     for command in ("!/create-failover-route(name=main_fallback, policy=m)",
