@@ -350,8 +350,10 @@ def start_paced_upstream(chunks: int, gap: float, stamp: bool = False) -> tuple[
 class Proxy:
     db_counter = 0
 
-    def __init__(self, base_url: str, *, server: str = "daphne", workers: int = 1, usage: bool = True) -> None:
+    def __init__(self, base_url: str, *, server: str = "daphne", workers: int = 1, usage: bool = True,
+                 root: Path = ROOT) -> None:
         self.base_url, self.server, self.workers, self.usage = base_url, server, workers, usage
+        self.root = root  # the checkout to run (bench/ab.py runs two side by side)
         self.port = free_port()
         self.p: subprocess.Popen | None = None
 
@@ -384,7 +386,7 @@ class Proxy:
         if self.workers != 1:
             cmd += ["--workers", str(self.workers)]
         t0 = time.time()
-        self.p = spawn(cmd, f"proxy-{self.label}-{self.port}", env=self.env())
+        self.p = spawn(cmd, f"proxy-{self.label}-{self.port}", env=self.env(), cwd=self.root)
         wait_http(f"http://127.0.0.1:{self.port}/healthz", self.p, 90)
         self.startup_s = time.time() - t0
         self.pid = self.p.pid

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""A/B: another checkout of the proxy and this one, side by side on one upstream, in interleaved rounds.
+
+    git worktree add /tmp/base <commit>            # the code to compare against
+    .venv/bin/python bench/ab.py /tmp/base [--server daphne|uvicorn] [--rounds 8] [--seconds 3]
+
+Both proxies run at once from this checkout's virtualenv, each from its own tree, against the same
+upstreams: the paced upstream (10 content chunks 20 ms apart, stamped, as the ``ttft`` scenario)
+and nginx (fixed JSON). Each round measures, for each proxy in turn (the order alternating between
+rounds, so this machine's drift hits both alike):
+
+* paced streams at c = 1: TTFT, the request's way in (client -> upstream), the first and later
+  tokens' way out, CPU per stream;
+* non-stream at c = 1 and c = 10 (wrk): p50 latency, requests/s, CPU per request.
+
+It prints the medians over rounds for A (the other checkout) and B (this one), and the median of
+the per-round differences B - A, which is what to read: single rounds on this host swing by tens of
+percent. Nothing is saved; paste the table where the change is described.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+import run as bench
+
+METRICS = [  # (measurement, field, label, unit)
+    ("stream", "ttft_p50_ms", "paced TTFT p50, c=1", "ms"),
+    ("stream", "to_upstream_p50_ms", "  request's way in", "ms"),
+    ("stream", "first_relay_p50_ms", "  first token's way out", "ms"),
+    ("stream", "later_relay_p50_ms", "  later tokens' way out", "ms"),
+    ("stream", "cpu_ms_per_req", "  CPU per stream", "ms"),
+    ("c1", "p50_ms", "non-stream p50, c=1", "ms"),
+    ("c1", "cpu_ms_per_req", "  CPU per request", "ms"),
+    ("c10", "rps", "non-stream req/s, c=10", ""),
+    ("c10", "cpu_ms_per_req", "  CPU per request", "ms"),
+]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("other", type=Path, help="the checkout to compare against (A); this one is B")
+    ap.add_argument("--server", default="daphne", choices=["daphne", "uvicorn"])
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=3.0, help="length of each load")
+    a = ap.parse_args()
+    if not (a.other / "manage.py").exists():
+        ap.error(f"{a.other} is not a checkout of this project")
+    b = bench.Bench(argparse.Namespace(quick=True))
+    paced, paced_port = bench.start_paced_upstream(10, 0.02, stamp=True)
+    nginx, nginx_port = bench.start_nginx(b.chunks)
+    stream_body, json_body = bench.fixtures.openai_request(stream=True), bench.fixtures.openai_request()
+    try:
+        with bench.Proxy(f"http://127.0.0.1:{paced_port}/v1", server=a.server, root=a.other.resolve()) as pa_s, \
+                bench.Proxy(f"http://127.0.0.1:{paced_port}/v1", server=a.server) as pb_s, \
+                bench.Proxy(f"http://127.0.0.1:{nginx_port}/v1", server=a.server, root=a.other.resolve()) as pa_j, \
+                bench.Proxy(f"http://127.0.0.1:{nginx_port}/v1", server=a.server) as pb_j:
+            proxies = {"A": (pa_s, pa_j), "B": (pb_s, pb_j)}
+            for streams, plain in proxies.values():  # warm-up
+                bench.streamclient(streams.url, stream_body, conc=2, duration=1)
+                bench.wrk(plain.url, json_body, 10, 1)
+
+            def measure(label: str, i: int) -> dict:
+                streams, plain = proxies[label]
+                return {
+                    "stream": b.load_stream("ab", label, streams.url, stream_body, streams.pid, conc=1,
+                                            duration=a.seconds),
+                    "c1": b.load_wrk("ab", label, plain.url, json_body, 1, plain.pid, duration=a.seconds),
+                    "c10": b.load_wrk("ab", label, plain.url, json_body, 10, plain.pid, duration=a.seconds),
+                }
+
+            runs = b.interleaved(a.rounds, ["A", "B"], measure)
+    finally:
+        bench.stop(nginx)
+        bench.stop(paced)
+        bench.cleanup()
+    print(f"\nA = {a.other}, B = {bench.ROOT}; {a.server}, {a.rounds} interleaved rounds of {a.seconds:g} s\n")
+    print("| metric | A median | B median | B − A, median of rounds |")
+    print("|---|---:|---:|---:|")
+    for kind, field, label, unit in METRICS:
+        va = [r[kind].get(field) for r in runs["A"]]
+        vb = [r[kind].get(field) for r in runs["B"]]
+        if None in va or None in vb:
+            continue
+        diff = statistics.median(y - x for x, y in zip(va, vb, strict=True))
+        print(f"| {label} | {statistics.median(va):.3f} {unit} | {statistics.median(vb):.3f} {unit} | {diff:+.3f} {unit} |")
+
+
+if __name__ == "__main__":
+    main()
