@@ -188,3 +188,22 @@ def test_a_view_that_returns_nothing_is_djangos_500() -> None:
     finally:
         match.func = original
     assert sent[0]["status"] == 500
+
+
+def test_an_oversized_body_is_read_to_its_end_but_kept_only_to_one_byte_past_the_limit(settings: Any) -> None:
+    """A client cannot make the proxy hold more than the limit: the rest of the body is read and dropped,
+    and the frontend answers 413 in its protocol, from the byte kept past the limit."""
+    settings.MAX_REQUEST_BODY_BYTES = 1000
+    piece = b"x" * 4096
+    inbox = [{"type": "http.request", "body": piece, "more_body": True} for _ in range(255)]
+    inbox.append({"type": "http.request", "body": piece, "more_body": False})  # 1 MiB in all
+
+    async def receive() -> dict[str, Any]:
+        return inbox.pop(0)
+
+    kept = asyncio.run(LeanASGIHandler().read_body(receive))
+    assert inbox == [] and kept.getvalue() == b"x" * 1001
+
+    sent = asyncio.run(call(LeanASGIHandler(), "POST", "/anthropic/v1/messages", b"{" + b" " * 2000 + b"}"))
+    assert sent[0]["status"] == 413
+    assert b'"type":"request_too_large"' in sent[1]["body"]
