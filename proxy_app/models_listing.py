@@ -29,3 +29,12 @@ async def list_all_models() -> list[tuple[str, str]]:
     ]
     _cache = (time.monotonic(), id(registry), pairs)
     return pairs
+
+
+async def find_model(model: str) -> tuple[str, str] | None:
+    """``(backend, name)`` of ``model`` as a client names it (``backend:name``, or a bare name the
+    first backend offering it serves), or None when no backend lists it."""
+    for backend, name in await list_all_models():
+        if model in (f"{backend}:{name}", name):
+            return backend, name
+    return None

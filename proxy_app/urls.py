@@ -16,6 +16,16 @@ async def v1_models(request: HttpRequest) -> HttpResponse:
     return await openai_chat.models(request)
 
 
+async def v1_model(request: HttpRequest, model_action: str) -> HttpResponse:
+    """``/v1/models/{…}``: Gemini's model path (google-genai's ``v1`` API: ``{model}:generateContent``,
+    ``GET`` model info), and OpenAI's and Anthropic's ``GET`` of one model, told apart by the client."""
+    if request.method == "GET" and not gemini.is_gemini_client(request):
+        if anthropic.is_anthropic_client(request):
+            return await anthropic.get_model(request, model_action)
+        return await openai_chat.get_model(request, model_action)
+    return await gemini.model_action(request, model_action)
+
+
 async def v1_unknown(request: HttpRequest) -> HttpResponse:
     """An unknown path under ``/v1/``: a 404 in Anthropic's format for an Anthropic client, else OpenAI's."""
     frontend = anthropic.FRONTEND if anthropic.is_anthropic_client(request) else openai_chat.FRONTEND
@@ -32,12 +42,13 @@ urlpatterns = [
     path("anthropic/v1/messages", anthropic.messages),
     path("anthropic/v1/messages/count_tokens", anthropic.count_tokens),
     path("anthropic/v1/models", anthropic.models),
+    path("anthropic/v1/models/<path:model>", anthropic.get_model),
     path("v1/messages", anthropic.messages),
     path("v1/messages/count_tokens", anthropic.count_tokens),
     # Gemini: v1beta, and v1 (google-genai's default API version)
     path("v1beta/models", gemini.list_models),
     path("v1beta/models/<path:model_action>", gemini.model_action),
-    path("v1/models/<path:model_action>", gemini.model_action),
+    path("v1/models/<path:model_action>", v1_model),
     # Anything else under a protocol's prefix is a 404 in that protocol (matched last)
     re_path(r"^v1beta/", gemini.FRONTEND.unknown_endpoint),
     re_path(r"^anthropic/", anthropic.FRONTEND.unknown_endpoint),

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from ..models_listing import list_all_models
+from ..models_listing import find_model, list_all_models
 from ..token_count import count_request_tokens
 from ..translation import anthropic
 from ..translation import canonical as c
@@ -41,13 +41,22 @@ async def count_tokens(request: HttpRequest) -> HttpResponse:
     return json_response({"input_tokens": await count_request_tokens(chat)})
 
 
+def _model_info(backend: str, model: str) -> dict[str, Any]:
+    return {"type": "model", "id": f"{backend}:{model}", "display_name": f"{model} ({backend})",
+            "created_at": "2025-01-01T00:00:00Z"}
+
+
+@keyed_view(FRONTEND)
+async def get_model(request: HttpRequest, model: str) -> HttpResponse:
+    """``client.models.retrieve(id)``: the model, or Anthropic's 404 for a model no backend lists."""
+    if found := await find_model(model):
+        return json_response(_model_info(*found))
+    raise c.ProxyError(f"model: {model}", kind="not_found")
+
+
 @keyed_view(FRONTEND)
 async def models(request: HttpRequest) -> HttpResponse:
-    data = [
-        {"type": "model", "id": f"{backend}:{model}", "display_name": f"{model} ({backend})",
-         "created_at": "2025-01-01T00:00:00Z"}
-        for backend, model in await list_all_models()
-    ]
+    data = [_model_info(b, m) for b, m in await list_all_models()]
     return json_response({
         "data": data, "has_more": False,
         "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None,

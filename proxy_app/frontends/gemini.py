@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from ..models_listing import list_all_models
+from ..models_listing import find_model, list_all_models
 from ..token_count import count_request_tokens
 from ..translation import canonical as c
 from ..translation import gemini
@@ -77,7 +77,13 @@ async def _count_tokens(request: HttpRequest, model: str) -> HttpResponse:
 
 @keyed_view(FRONTEND)
 async def get_model(request: HttpRequest, model: str) -> HttpResponse:
-    for backend, name in await list_all_models():
-        if model in (f"{backend}:{name}", name):
-            return json_response(_model_info(backend, name))
+    if found := await find_model(model):
+        return json_response(_model_info(*found))
     raise c.ProxyError(f"model '{model}' is not available", kind="not_found")
+
+
+def is_gemini_client(request: HttpRequest) -> bool:
+    """Gemini clients send their key as ``x-goog-api-key`` or ``?key=`` (google-genai also names itself
+    in ``x-goog-api-client``); OpenAI and Anthropic clients send none of these."""
+    headers = request.headers
+    return "x-goog-api-key" in headers or "x-goog-api-client" in headers or "key" in request.GET

@@ -1,10 +1,12 @@
-"""OpenAI Chat Completions frontend: ``POST /v1/chat/completions`` and ``GET /v1/models``."""
+"""OpenAI Chat Completions frontend: ``POST /v1/chat/completions``, ``GET /v1/models`` and ``/v1/models/{id}``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 
-from ..models_listing import list_all_models
+from ..models_listing import find_model, list_all_models
 from ..translation import canonical as c
 from ..translation import openai_chat
 from .base import Frontend, handle_chat, json_response, keyed_view
@@ -18,10 +20,18 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
     return await handle_chat(request, FRONTEND, openai_chat.request_to_canonical)
 
 
+def _model_object(backend: str, model: str) -> dict[str, Any]:
+    return {"id": f"{backend}:{model}", "object": "model", "created": 0, "owned_by": backend}
+
+
 @keyed_view(FRONTEND)
 async def models(request: HttpRequest) -> HttpResponse:
-    data = [
-        {"id": f"{backend}:{model}", "object": "model", "created": 0, "owned_by": backend}
-        for backend, model in await list_all_models()
-    ]
-    return json_response({"object": "list", "data": data})
+    return json_response({"object": "list", "data": [_model_object(b, m) for b, m in await list_all_models()]})
+
+
+@keyed_view(FRONTEND)
+async def get_model(request: HttpRequest, model: str) -> HttpResponse:
+    """``client.models.retrieve(id)``: the model object, or OpenAI's 404 for a model no backend lists."""
+    if found := await find_model(model):
+        return json_response(_model_object(*found))
+    raise c.ProxyError(f"The model '{model}' does not exist", kind="not_found", param="model", code="model_not_found")

@@ -811,6 +811,22 @@ def test_google_genai_default_api_version_v1_works(proxy: Proxy) -> None:
     assert "".join(ch.text or "" for ch in chunks) == "Hello from the fake provider! You said: Hi stream v1"
 
 
+def test_one_model_is_retrieved_in_each_clients_protocol_on_the_shared_v1_path(proxy: Proxy) -> None:
+    """``GET /v1/models/{id}`` is OpenAI's and (bare server URL) Anthropic's model retrieval, and
+    google-genai's model info with API version v1: each client gets its own shape and 404."""
+    gemini_v1 = genai.Client(api_key=proxy.key, http_options=gtypes.HttpOptions(base_url=proxy.url, api_version="v1"))
+    assert gemini_v1.models.get(model=BACKENDS["openai"]).name == f"models/{BACKENDS['openai']}"
+    for api in (anthropic.Anthropic(base_url=proxy.url, api_key=proxy.key, max_retries=0),
+                anthropic.Anthropic(base_url=f"{proxy.url}/anthropic", api_key=proxy.key, max_retries=0)):
+        info = api.models.retrieve(BACKENDS["gemini"])
+        assert (info.type, info.id) == ("model", BACKENDS["gemini"])
+        with pytest.raises(anthropic.NotFoundError) as err:
+            api.models.retrieve("gemini:no-such-model")
+        assert err.value.body["error"]["type"] == "not_found_error"
+    model = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=proxy.key, max_retries=0).models.retrieve(BACKENDS["anthropic"])
+    assert (model.id, model.object) == (BACKENDS["anthropic"], "model")
+
+
 def test_anthropic_sdk_with_the_bare_server_url_works(proxy: Proxy) -> None:
     api = anthropic.Anthropic(base_url=proxy.url, api_key=proxy.key, max_retries=0)
     msg = api.messages.create(model=BACKENDS["gemini"], max_tokens=100, messages=[{"role": "user", "content": "Hi bare"}])

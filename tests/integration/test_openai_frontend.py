@@ -127,6 +127,15 @@ def test_it_lists_models_of_every_backend_with_prefixes(proxy: Proxy) -> None:
     assert "openai:gpt-4o" in ids and "openrouter:gpt-4" in ids
 
 
+def test_it_retrieves_one_model_as_openai_does(proxy: Proxy) -> None:
+    model = client(proxy).models.retrieve("openai:gpt-4o")
+    assert (model.id, model.object, model.owned_by) == ("openai:gpt-4o", "model", "openai")
+    assert client(proxy).models.retrieve("gpt-4").id in ("openai:gpt-4", "openrouter:gpt-4")  # a bare name
+    with pytest.raises(openai.NotFoundError) as err:
+        client(proxy).models.retrieve("openai:no-such-model")
+    assert err.value.code == "model_not_found" and "no-such-model" in err.value.message
+
+
 async def test_the_async_sdk_streams(proxy: Proxy) -> None:
     api = openai.AsyncOpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
     stream = await api.chat.completions.create(
