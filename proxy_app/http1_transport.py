@@ -267,13 +267,17 @@ class _Connection(asyncio.Protocol):
     # ---------------------------------------------------------------- life cycle
 
     def release(self) -> None:
-        """The response is done with: back to the pool when it was read to its end on a connection
-        that stays open, else closed (how a stream read only in part is cancelled upstream)."""
+        """The response is done with: back to the pool when all of it has arrived on a connection
+        that stays open (unread bytes of it are dropped), else closed (how a stream read only in
+        part is cancelled upstream)."""
         if not self.in_use:
             return
-        if self.complete and self.keep_alive and not self.closed and not self.chunks:
+        if self.complete and self.keep_alive and not self.closed:
             self.in_use = False
             self._new_response()
+            if self._paused and self.transport is not None:  # an idle connection must hear the server close it
+                self._paused = False
+                self.transport.resume_reading()
             self.pool._put_idle(self)
         else:
             self.close()

@@ -532,3 +532,24 @@ async def test_a_proxy_that_refuses_the_tunnel_is_a_connect_error(proxy_env: pyt
             await send("https://upstream.invalid/v1", "POST", "https://upstream.invalid/v1/chat", content=b"{}",
                        headers={}, timeout=TIMEOUTS)
         await close_clients()
+
+
+async def test_a_whole_body_left_unread_still_gives_its_connection_back() -> None:
+    body = b"x" * (300 * 1024)  # past the read-ahead, so reading pauses as the last bytes arrive
+
+    async def big_then_small(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        await writer.drain()
+        await keep_answering(srv, reader, writer)
+
+    async with raw_server(big_then_small) as (srv, url):
+        base = url.rsplit("/", 1)[0]
+        r = await send(base, "POST", url, content=b"{}", headers={}, timeout=TIMEOUTS)
+        await asyncio.sleep(0.2)  # all of it arrives; none of it is read
+        await r.aclose()
+        r = await send(base, "POST", url, content=b"{}", headers={}, timeout=TIMEOUTS)
+        assert orjson.loads(await read_body(r)) == {"ok": True}
+        await r.aclose()
+        await close_clients()
+    assert srv.connections == 1
