@@ -388,7 +388,8 @@ class Http1Transport(httpx.AsyncBaseTransport):
             now = asyncio.get_running_loop().time()
             while idle:
                 conn = idle.pop()
-                if not conn.closed and now - conn.idle_since < KEEPALIVE_SECONDS and not conn.transport.is_closing():
+                fresh = now - conn.idle_since < KEEPALIVE_SECONDS
+                if fresh and not conn.closed and conn.transport is not None and not conn.transport.is_closing():
                     conn.in_use = True
                     return conn
                 conn.close()
@@ -465,17 +466,13 @@ class Http1Transport(httpx.AsyncBaseTransport):
                     await loop.create_connection(lambda: conn, self._proxy.host, self._proxy.port, **_tls(self._proxy))
                 else:
                     await self._tunnel(conn, origin)
-        except TimeoutError:
-            conn.counted = False
+        except BaseException as exc:
+            conn.counted = False  # the caller gives the slot back
             self._all.discard(conn)
-            raise httpx.ConnectTimeout(f"connecting to {origin.authority} timed out") from None
-        except (OSError, ssl.SSLError) as exc:
-            conn.counted = False
-            self._all.discard(conn)
-            raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from exc
-        except BaseException:
-            conn.counted = False
-            self._all.discard(conn)
+            if isinstance(exc, TimeoutError):
+                raise httpx.ConnectTimeout(f"connecting to {origin.authority} timed out") from None
+            if isinstance(exc, OSError):  # refused, DNS, TLS verification (ssl.SSLError is one)
+                raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from exc
             raise
         return conn
 

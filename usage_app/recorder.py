@@ -126,6 +126,11 @@ class RowFormat:
             # connection's zone looked up once instead of two settings look-ups per value.
             tz = conn.timezone
             return lambda value: None if value is None else str(timezone.make_naive(value, tz))
+        if isinstance(field, models.BooleanField) and conn.vendor == "sqlite":
+            # sqlite3 binds an exact int as it is, but a bool (an int subclass) only after asking its
+            # adapter registry, then the value itself (__adapt__, __conform__): two AttributeErrors
+            # raised and formatted per value, four boolean columns per row. Stored the same: 0 or 1.
+            return int
         if isinstance(field, _PLAIN_FIELDS):
             return None
         return lambda value: field.get_db_prep_save(value, conn)

@@ -95,3 +95,18 @@ def test_batches_of_every_size_compile_a_bounded_set_of_statements() -> None:
     statements = _multi_row_sql.cache_info().misses  # one miss per distinct statement text
     assert UsageRecord.objects.count() == 300 * 301 // 2
     assert statements <= 9, f"{statements} distinct INSERT statements for batch sizes 1..300"
+
+
+def test_fast_rows_hold_only_values_the_driver_binds_without_adapting() -> None:
+    """On SQLite a bool is bound only after the sqlite3 module has tried its adapters (raising two
+    AttributeErrors per value): the rows carry 0/1 instead, stored the same (see the test above)."""
+    from django.db import connection
+
+    from usage_app.recorder import _row_format
+
+    item = Pending(finished_context())
+    item.prepare(_row_format(), {})
+    assert item.row is not None
+    if connection.vendor == "sqlite":
+        assert not any(isinstance(value, bool) for value in item.row)
+        assert {type(value) for value in item.row} <= {int, float, str, Decimal, type(None)}
