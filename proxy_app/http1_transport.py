@@ -60,10 +60,12 @@ class Origin(NamedTuple):
     port: int
 
     @property
+    def host_port(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
     def authority(self) -> str:
-        default = 443 if self.tls else 80
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return host if self.port == default else f"{host}:{self.port}"
+        return self.host_port if self.port != (443 if self.tls else 80) else self.host_port.rpartition(":")[0]
 
 
 class RequestTarget(NamedTuple):
@@ -113,6 +115,10 @@ def request_head(method: str, target: str, origin: Origin, headers: Any, body_le
     return "".join(lines).encode()
 
 
+class _Unsolicited(Exception):
+    """A second response began on a connection whose response had ended (see ``on_message_begin``)."""
+
+
 class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection and the response it is reading. httptools calls the ``on_*`` methods
     from ``data_received``; a reader waits on ``_waiter`` for the head, body bytes or the end."""
@@ -149,7 +155,7 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        if not self.in_use:  # a server says nothing unasked; whatever it is (a 408, a goodbye), we leave
+        if not self.in_use or self.complete:  # a server says nothing unasked (a 408, a goodbye): we leave
             self.close()
             return
         try:
@@ -162,7 +168,7 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self.in_use and not self.complete and self.error is None:
-            if self.head_done and self._ends_at_close():
+            if self.head_done and exc is None and self._ends_at_close():
                 self.complete = True  # a body delimited by the connection's end, now ended
             elif isinstance(exc, OSError):
                 self.error = httpx.ReadError(f"{type(exc).__name__}: {exc}")
@@ -180,6 +186,10 @@ class _Connection(asyncio.Protocol):
         pass
 
     # ---------------------------------------------------------------- httptools callbacks
+
+    def on_message_begin(self) -> None:
+        if self.complete:  # bytes after the response's end: unasked, so the connection is done
+            raise _Unsolicited
 
     def on_status(self, status: bytes) -> None:
         self.reason += status
@@ -339,7 +349,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
         self._idle: dict[Origin, list[_Connection]] = {}
         self._all: set[_Connection] = set()
         self._open = 0
-        self._slot_waiters: list[asyncio.Future[None]] = []
+        self._waiters: list[asyncio.Future[None]] = []  # requests waiting for room in the pool
         self._sweeper: asyncio.TimerHandle | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -383,53 +393,71 @@ class Http1Transport(httpx.AsyncBaseTransport):
     # ---------------------------------------------------------------- the pool
 
     async def _acquire(self, origin: Origin, timeout: httpx.Timeout) -> _Connection:
-        idle = self._idle.get(origin)
-        if idle:
-            now = asyncio.get_running_loop().time()
-            while idle:
-                conn = idle.pop()
-                fresh = now - conn.idle_since < KEEPALIVE_SECONDS
-                if fresh and not conn.closed and conn.transport is not None and not conn.transport.is_closing():
-                    conn.in_use = True
-                    return conn
-                conn.close()
-        await self._take_slot(timeout.pool)
-        try:
-            return await self._connect(origin, timeout.connect)
-        except BaseException:
-            self._give_slot()
-            raise
-
-    async def _take_slot(self, pool_timeout: float | None) -> None:
-        while self._open >= self._max_connections:
+        """A kept-alive connection to ``origin``, else a new one if the limit allows (an idle
+        connection elsewhere is closed to make room), else wait for either within the pool timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout.pool is None else loop.time() + timeout.pool
+        while True:
+            conn = self._idle_connection(origin, loop.time())
+            if conn is not None:
+                return conn
+            if self._open < self._max_connections:
+                self._open += 1
+                try:
+                    return await self._connect(origin, timeout.connect)
+                except BaseException:
+                    self._give_slot()
+                    raise
             oldest = min((c for conns in self._idle.values() for c in conns), key=lambda c: c.idle_since, default=None)
             if oldest is not None:  # an idle connection to another upstream makes room
                 oldest.close()
                 continue
-            waiter = asyncio.get_running_loop().create_future()
-            self._slot_waiters.append(waiter)
-            try:
-                async with asyncio.timeout(pool_timeout):
-                    await waiter
-            except TimeoutError:
-                raise httpx.PoolTimeout(f"no free upstream connection (of {self._max_connections}) in time") from None
-            finally:
-                if waiter in self._slot_waiters:
-                    self._slot_waiters.remove(waiter)
-        self._open += 1
+            await self._wait_for_room(deadline)
 
-    def _give_slot(self) -> None:
-        self._open -= 1
-        while self._slot_waiters:
-            waiter = self._slot_waiters.pop(0)
+    def _idle_connection(self, origin: Origin, now: float) -> _Connection | None:
+        idle = self._idle.get(origin)
+        while idle:
+            conn = idle.pop()
+            fresh = now - conn.idle_since < KEEPALIVE_SECONDS
+            if fresh and not conn.closed and conn.transport is not None and not conn.transport.is_closing():
+                conn.in_use = True
+                return conn
+            conn.close()
+        return None
+
+    async def _wait_for_room(self, deadline: float | None) -> None:
+        """Until a connection comes back to the pool or one closes (then the caller looks again)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self._wake_one()  # woken, but leaving (timed out, cancelled): the room goes to the next
+            if isinstance(exc, TimeoutError):
+                raise httpx.PoolTimeout(f"no free upstream connection (of {self._max_connections}) in time") from None
+            raise
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.pop(0)
             if not waiter.done():
                 waiter.set_result(None)
                 return
+
+    def _give_slot(self) -> None:
+        self._open -= 1
+        self._wake_one()
 
     def _put_idle(self, conn: _Connection) -> None:
         loop = conn.loop
         conn.idle_since = loop.time()
         self._idle.setdefault(conn.origin, []).append(conn)
+        self._wake_one()
         if self._sweeper is None:
             self._sweeper = loop.call_later(KEEPALIVE_SECONDS, self._sweep)
 
@@ -485,8 +513,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
                                                     **_tls(self._proxy))
         try:
             auth = "".join(f"{name}: {value}\r\n" for name, value in self._proxy_auth)
-            transport.write(f"CONNECT {origin.host}:{origin.port} HTTP/1.1\r\nhost: {origin.host}:{origin.port}\r\n"
-                            f"{auth}\r\n".encode())
+            transport.write(f"CONNECT {origin.host_port} HTTP/1.1\r\nhost: {origin.host_port}\r\n{auth}\r\n".encode())
             status_line = await handshake.answer
             parts = status_line.split(b" ", 2)
             if len(parts) < 2 or parts[1] != b"200":

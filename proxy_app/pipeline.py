@@ -145,6 +145,7 @@ class AttemptRunner:
         attempt, runtime, key, started = self._current
         self._current = None
         self.ctx.attempts.pop()  # its "ok"
+        self.ctx.usage = c.Usage()  # what its opening reported is not the next attempt's
         await self._failed(attempt, runtime, key, err, started)
 
     async def _failed(self, attempt: Attempt, runtime: BackendRuntime, key: str | None, err: c.ProxyError,
@@ -264,17 +265,32 @@ async def _failing_over(
                 except c.ProxyError as err:
                     yield c.StreamError(err)
                     return
+                except Exception:
+                    yield _internal_error("failing over a stream")
+                    return
                 continue  # its StreamStart is observed (its usage), not sent again
             content = content or not isinstance(event, c.StreamStart)
             yield event
             if isinstance(event, c.StreamError):
                 return
-            next_event = await anext(upstream, None)
+            try:
+                next_event = await anext(upstream, None)
+            except Exception:
+                yield _internal_error(f"in the stream from backend {runner.ctx.backend}")
+                return
             if next_event is None:
                 return
             event = next_event
     finally:
         await upstream.aclose()  # type: ignore[attr-defined]
+
+
+def _internal_error(where: str) -> c.StreamError:
+    """A bug met after the response's head went out (a decoder's, say): logged, and the client's
+    stream ends with its protocol's error event, the request recorded as failed, instead of the
+    connection being cut off with a 200 on record."""
+    logger.exception("unexpected error %s", where)
+    return c.StreamError(c.ProxyError("internal proxy error", kind="api_error"))
 
 
 def _streaming_response(body: AsyncIterator[bytes], encoder: Any) -> StreamingHttpResponse:

@@ -344,3 +344,32 @@ def test_the_http2_capable_transport_serves_the_same_answers(
     chunks = list(client(proxy).chat.completions.create(model="gpt-4o", stream=True,
                                                         messages=[{"role": "user", "content": "h2s"}]))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).endswith("You said: h2s")
+
+
+def test_a_bug_in_a_stream_after_its_head_ends_the_stream_with_an_error_and_a_failed_record(
+    proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the 200 head has gone out, an unexpected exception (here a decoder's) must not cut the
+    connection off with a success on record: the client gets OpenAI's error event, the row a 500."""
+    from proxy_app.translation import openai_chat
+    from usage_app.models import UsageRecord
+    from usage_app.recorder import flush
+
+    real_feed = openai_chat.StreamDecoder.feed
+    calls = {"n": 0}
+
+    def failing_feed(self: object, chunk: object, event: object = None) -> object:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyError("choices")
+        return real_feed(self, chunk, event)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(openai_chat.StreamDecoder, "feed", failing_feed)
+    with httpx.stream("POST", f"{proxy.openai_base}/chat/completions",
+                      headers={"Authorization": f"Bearer {proxy.key}"},
+                      json={"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "hi"}]}) as r:
+        body = b"".join(r.iter_bytes())
+    assert r.status_code == 200
+    assert b"internal proxy error" in body and b"[DONE]" not in body
+    assert flush(timeout=10)
+    assert UsageRecord.objects.get().status == 500

@@ -553,3 +553,62 @@ async def test_a_whole_body_left_unread_still_gives_its_connection_back() -> Non
         await r.aclose()
         await close_clients()
     assert srv.connections == 1
+
+
+async def test_a_request_waiting_for_room_takes_the_connection_given_back_to_the_pool() -> None:
+    async def answers_slowly(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                await srv.read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            await asyncio.sleep(0.2)
+            writer.write(response(b'{"ok":true}'))
+            await writer.drain()
+
+    async with raw_server(answers_slowly) as (srv, url), client(max_connections=1) as c:
+        started = asyncio.get_running_loop().time()
+        both = await asyncio.gather(*(c.post(url, content=b"{}", timeout=httpx.Timeout(5.0, pool=3.0))
+                                      for _ in range(2)))
+        elapsed = asyncio.get_running_loop().time() - started
+    assert [r.status_code for r in both] == [200, 200]
+    assert srv.connections == 1 and elapsed < 1.0  # the second went as soon as the first was done
+
+
+async def test_a_reset_during_a_body_that_ends_with_the_connection_is_an_error() -> None:
+    import struct
+
+    async def resets(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npart of it")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
+        writer.transport.abort()
+
+    async with raw_server(resets) as (_, url), client() as c:
+        with pytest.raises(httpx.ReadError):
+            await c.post(url, content=b"{}")
+
+
+async def test_bytes_after_a_response_are_not_read_as_its_body_and_end_the_connection() -> None:
+    async def chatty(srv: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.read_request(reader)
+        writer.write(response(b'{"ok":true}') + b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 4\r\n\r\nbye!")
+        await writer.drain()
+        await keep_answering(srv, reader, writer)
+
+    async with raw_server(chatty) as (srv, url), client() as c:
+        assert (await c.post(url, content=b"{}")).content == b'{"ok":true}'
+        assert (await c.post(url, content=b"{}")).json() == {"ok": True}
+    assert srv.connections == 2
+
+
+def test_ipv6_hosts_are_bracketed_in_the_host_header_and_a_tunnel_target() -> None:
+    from proxy_app.http1_transport import parse_target
+
+    assert parse_target("https://[::1]:8443/v1").origin.host_port == "[::1]:8443"
+    assert parse_target("https://[::1]:8443/v1").origin.authority == "[::1]:8443"
+    assert parse_target("https://[::1]/v1").origin.authority == "[::1]"
+    assert parse_target("http://example.com:80/v1").origin.authority == "example.com"
