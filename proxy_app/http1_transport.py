@@ -134,7 +134,6 @@ class _Connection(asyncio.Protocol):
         self.counted = True  # holds one of the pool's connection slots
         self.idle_since = 0.0
         self._waiter: asyncio.Future[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
         self._paused = False
         self._new_response()
 
@@ -269,10 +268,13 @@ class _Connection(asyncio.Protocol):
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         self.chunks = []
         self.buffered = 0
+        self._resume_reading()
+        return data
+
+    def _resume_reading(self) -> None:
         if self._paused and self.transport is not None:
             self._paused = False
             self.transport.resume_reading()
-        return data
 
     # ---------------------------------------------------------------- life cycle
 
@@ -285,9 +287,7 @@ class _Connection(asyncio.Protocol):
         if self.complete and self.keep_alive and not self.closed:
             self.in_use = False
             self._new_response()
-            if self._paused and self.transport is not None:  # an idle connection must hear the server close it
-                self._paused = False
-                self.transport.resume_reading()
+            self._resume_reading()  # an idle connection must hear the server close it
             self.pool._put_idle(self)
         else:
             self.close()
