@@ -11,6 +11,7 @@ from .common import (
     as_int,
     as_number,
     new_id,
+    pseudonymous_user,
     require_list,
     require_str,
     split_known,
@@ -84,7 +85,12 @@ MIN_THINKING_BUDGET = 1024
 _BLOCKS = "__anthropic_blocks__"
 # Marker on a user message that shared its Anthropic message with the tool results before it.
 _JOINED = "__anthropic_joined__"
-_MARKERS = (_BLOCKS, _JOINED)
+# Marker on a system message that came inside ``messages`` (a mid-conversation system message).
+_IN_MESSAGES = "__anthropic_in_messages__"
+_MARKERS = (_BLOCKS, _JOINED, _IN_MESSAGES)
+
+# Claude Code's attribution block (first system block): a client identifier, kept for Anthropic only.
+ATTRIBUTION_PREFIX = "x-anthropic-billing-header:"
 
 # Part ``extra`` keys safe to emit in responses (ChatResponse does not record its protocol).
 _RESPONSE_BLOCK_FIELDS = ("citations",)
@@ -206,10 +212,21 @@ def _messages_in(messages: list[Any]) -> list[c.Message]:
         if not isinstance(msg, dict):
             raise c.ProxyError(f"'{where}' must be an object", param=where)
         role = msg.get("role")
-        if role not in ("user", "assistant"):
-            raise c.ProxyError(f"'{where}.role' must be user or assistant (got {role!r})", param=f"{where}.role")
+        if role not in ("user", "assistant", "system"):
+            raise c.ProxyError(f"'{where}.role' must be user, assistant or system (got {role!r})",
+                               param=f"{where}.role")
         parts, results, lone = _content_in(msg.get("content"), where)
         extra = _extra(msg, ("role", "content")) or {}
+        if role == "system":
+            # A mid-conversation system message (Claude Code sends them, with per-turn ``output_config``,
+            # ``clear_at`` and tool_addition blocks): kept in place; other encoders see its text only.
+            if results:
+                raise c.ProxyError(f"'{where}' tool_result blocks belong in user messages", param=f"{where}.content")
+            extra[_IN_MESSAGES] = True
+            if lone and isinstance(msg["content"], list):
+                extra[_BLOCKS] = True
+            out.append(c.Message("system", parts, extra=extra))
+            continue
         if role == "assistant":
             if results:
                 raise c.ProxyError(f"'{where}' tool_result blocks belong in user messages", param=f"{where}.content")
@@ -325,10 +342,27 @@ def _response_format_in(
     return c.ResponseFormat("json_schema", value["schema"])
 
 
+def _attribution_out_of(system: list[c.Message], meta: dict[str, Any]) -> None:
+    """Move Claude Code's attribution block out of the system prompt into ``meta``: only an
+    Anthropic upstream gets it back (for any other provider it is a client identifier)."""
+    if not system:
+        return
+    parts = system[0].parts
+    for i, part in enumerate(parts):
+        if isinstance(part, c.TextPart) and part.text.startswith(ATTRIBUTION_PREFIX):
+            meta["anthropic_attribution"] = (i, {"type": "text", "text": part.text, **(part.extra or {})})
+            del parts[i]
+            return
+
+
 def request_to_canonical(payload: dict[str, Any]) -> c.ChatRequest:
     """Parse an Anthropic Messages request; raises ``ProxyError`` naming the bad field."""
     model = require_str(payload, "model")
+    meta: dict[str, Any] = {}
     messages = _system_in(payload.get("system"))
+    _attribution_out_of(messages, meta)
+    if messages and not messages[0].parts:
+        messages = []
     messages.extend(_messages_in(require_list(payload, "messages")))
     max_tokens = as_int(payload, "max_tokens")
     if max_tokens is None:
@@ -344,8 +378,12 @@ def request_to_canonical(payload: dict[str, Any]) -> c.ChatRequest:
         raise c.ProxyError("'metadata' must be an object", param="metadata")
     metadata = dict(metadata) if metadata is not None else None
     user = metadata.pop("user_id", None) if metadata is not None else None
+    if isinstance(user, str):
+        # Claude Code's user_id is JSON with device and session ids: Anthropic gets it back as it
+        # came, any other provider only a stable pseudonym (OpenAI's advice for its ``user`` field).
+        meta["anthropic_user_id"] = user
+        user = pseudonymous_user(user)
     tool_choice, parallel = _tool_choice_in(payload.get("tool_choice"))
-    meta: dict[str, Any] = {}
     extra = split_known(payload, _KNOWN_REQUEST_FIELDS)
     config_rest = {k: v for k, v in output_config.items() if k not in ("format", "effort")}
     if config_rest:
@@ -467,8 +505,20 @@ def _messages_out(req: c.ChatRequest, same: bool) -> tuple[list[dict[str, Any]],
         flags = msg.extra or {}
         lone_as_list = same and bool(flags.get(_BLOCKS))
         if msg.role == "system":
-            _extend_blocks(system, msg.parts, same, "system")
-            system_as_list = system_as_list or lone_as_list
+            # In place when it came inside ``messages`` (same protocol) or, from another protocol, when
+            # it follows a user turn (where the API takes one); otherwise part of the system prompt.
+            in_place = bool(flags.get(_IN_MESSAGES)) if same else bool(out) and out[-1]["role"] == "user"
+            if not in_place:
+                _extend_blocks(system, msg.parts, same, "system")
+                system_as_list = system_as_list or lone_as_list
+                continue
+            blocks = _extend_blocks([], msg.parts, same, f"messages[{len(out)}].content")
+            if blocks or same:
+                wire_system: dict[str, Any] = {"role": "system", "content": _content_out(blocks, lone_as_list)}
+                if same:
+                    wire_system.update(_wire_extra(msg.extra))
+                out.append(wire_system)
+                results_open = False
             continue
         if msg.role == "tool":
             if not results_open:
@@ -493,6 +543,10 @@ def _messages_out(req: c.ChatRequest, same: bool) -> tuple[list[dict[str, Any]],
         if same:
             wire.update(_wire_extra(msg.extra))
         out.append(wire)
+    attribution = req.meta.get("anthropic_attribution")
+    if attribution is not None:
+        index, block = attribution
+        system.insert(min(index, len(system)), dict(block))
     return out, system, system_as_list
 
 
@@ -589,8 +643,9 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
     if tool_choice is not None:
         out["tool_choice"] = tool_choice
     metadata: dict[str, Any] = dict(req.metadata or {}) if same else {}
-    if req.user is not None:
-        metadata["user_id"] = req.user
+    user = req.meta.get("anthropic_user_id", req.user) if same else req.user
+    if user is not None:
+        metadata["user_id"] = user
     if metadata:
         out["metadata"] = metadata
     output_config: dict[str, Any] = dict(req.extra.get("output_config") or {}) if same else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from typing import Any
@@ -13,6 +14,11 @@ _DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[^,;]*)*;base64,(
 
 def new_id(prefix: str) -> str:
     return prefix + secrets.token_hex(12)
+
+
+def pseudonymous_user(user: str) -> str:
+    """A stable stand-in for a client's user identifier, for providers that should not see it."""
+    return "user-" + hashlib.sha256(user.encode()).hexdigest()[:32]
 
 
 def parse_data_url(url: str) -> tuple[str, str] | None:

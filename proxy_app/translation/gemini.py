@@ -838,11 +838,15 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
     system_extra: dict[str, Any] = {}
     for msg in req.messages:
         parts = [w for w in (_part_out(p, mode, names) for p in msg.parts) if w is not None]
-        if msg.role == "system":
+        if msg.role == "system" and (same or not contents):
             system_parts.extend(p for p in parts if same or "text" in p)
             if same and msg.extra:
                 system_extra.update(msg.extra)
             continue
+        if msg.role == "system":
+            # Mid-conversation system text (Anthropic, OpenAI): Gemini has only the one systemInstruction,
+            # before the turns, so the text joins the conversation at its place, as user text.
+            parts = [p for p in parts if "text" in p]
         if not parts and not same:
             continue
         if needs_signature and msg.role == "assistant":

@@ -232,6 +232,8 @@ def _message_from_canonical(msg: c.Message, same_protocol: bool) -> list[dict[st
                 content = _parts_to_content(list(part.content))
                 out.append({"role": "tool", "tool_call_id": part.tool_call_id, "content": content or ""})
         return out
+    if msg.role == "system" and not same_protocol and not msg.text():
+        return []  # e.g. an Anthropic system turn that only carried per-turn settings
     wire: dict[str, Any] = {"role": msg.role}
     if msg.role == "system" and same_protocol and msg.extra and msg.extra.get("role") == "developer":
         wire["role"] = "developer"

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from proxy_app.translation import anthropic as a
 from proxy_app.translation import canonical as c
 from proxy_app.translation.sse import SSEParser
+from proxy_app.translation.common import pseudonymous_user
 
 MODEL = "claude-sonnet-4-5"
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -313,7 +314,9 @@ def test_it_maps_top_level_fields_and_keeps_unknown_ones_in_extra() -> None:
     req = a.request_to_canonical(EVERYTHING_ELSE)
     assert (req.temperature, req.top_p, req.top_k) == (0.5, 0.9, 40)
     assert req.stop == ["\n\nHuman:", "END"]
-    assert req.user == "13803d75-b4b5-4c3e-b2a2-6f21399b021b"
+    # other providers get a pseudonym; an Anthropic upstream gets the client's user_id back as it came
+    assert req.user == pseudonymous_user("13803d75-b4b5-4c3e-b2a2-6f21399b021b")
+    assert req.meta["anthropic_user_id"] == "13803d75-b4b5-4c3e-b2a2-6f21399b021b"
     assert req.metadata is None
     assert req.response_format == c.ResponseFormat("json_schema", {"type": "object"})
     assert req.reasoning == c.Reasoning(effort="medium")
@@ -365,7 +368,7 @@ _DELETE = object()
 INVALID_REQUESTS = {
     "missing_model": (_with(["model"], _DELETE), "model"),
     "missing_messages": (_with(["messages"], _DELETE), "messages"),
-    "system_role_in_messages": (_with(["messages", 0, "role"], "system"), "messages[0].role"),
+    "tool_role_in_messages": (_with(["messages", 0, "role"], "tool"), "messages[0].role"),
     "content_not_a_list": (_with(["messages", 0, "content"], 42), "messages[0].content"),
     "text_block_without_text": (_with(["messages", 1, "content", 0], {"type": "text"}), "messages[1].content[0].text"),
     "image_without_source": (_with(["messages", 0, "content"], [{"type": "image"}]), "messages[0].content[0].source"),
@@ -1003,7 +1006,8 @@ def _expected(req: c.ChatRequest) -> dict[str, Any]:
     return {
         "messages": messages, "tools": req.tools, "tool_choice": tool_choice, "parallel_tool_calls": parallel,
         "max_tokens": req.max_tokens, "temperature": req.temperature, "top_p": req.top_p, "top_k": req.top_k,
-        "stop": req.stop, "reasoning": req.reasoning, "user": req.user, "response_format": req.response_format,
+        "stop": req.stop, "reasoning": req.reasoning, "user": req.meta.get("anthropic_user_id", req.user),
+        "response_format": req.response_format,
         "stream": req.stream, "model": req.model,
     }
 
@@ -1038,3 +1042,75 @@ def test_it_emits_responses_and_stream_events_the_anthropic_sdk_parses() -> None
         if event["type"] != "ping":
             parsed = adapter.validate_python(event)
             assert parsed.type == event["type"]
+
+
+# Claude Code (2.1.332, default model) sends system turns inside ``messages``: per-turn settings
+# (``output_config``), a clearing hint, and blocks other than text; the attribution block leads ``system``.
+MID_CONVERSATION_SYSTEM: dict[str, Any] = {
+    "model": "claude-opus-5-5",
+    "max_tokens": 32000,
+    "system": [
+        {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332.bd5; cc_entrypoint=sdk-cli;"},
+        {"type": "text", "text": "You are a Claude agent.", "cache_control": {"type": "ephemeral"}},
+    ],
+    "messages": [
+        {"role": "user", "content": [
+            {"type": "text", "text": "<system-reminder>\nAttribution rules\n</system-reminder>"},
+            {"type": "text", "text": "Read a.txt"},
+        ]},
+        {"role": "system", "content": [{"type": "text", "text": "# Environment\ncwd: /tmp/w"}],
+         "output_config": {"effort": "medium"}},
+        {"role": "assistant", "content": [{"type": "text", "text": "Reading."}]},
+        {"role": "user", "content": "go on"},
+        {"role": "system", "content": [], "output_config": {"effort": "high"}},
+        {"role": "system", "content": "Be brief.", "clear_at": "next_user_message"},
+    ],
+    "metadata": {"user_id": '{"device_id":"94eb","account_uuid":"","session_id":"0e95"}'},
+}
+
+
+def test_mid_conversation_system_messages_go_back_to_anthropic_exactly_as_sent() -> None:
+    req = a.request_to_canonical(copy.deepcopy(MID_CONVERSATION_SYSTEM))
+    assert [m.role for m in req.messages] == ["system", "user", "system", "assistant", "user", "system", "system"]
+    assert a.request_from_canonical(req) == MID_CONVERSATION_SYSTEM
+
+
+def test_mid_conversation_system_text_stays_in_place_for_other_protocols() -> None:
+    from proxy_app.translation import gemini as g
+    from proxy_app.translation import openai_chat as oc
+
+    req = a.request_to_canonical(copy.deepcopy(MID_CONVERSATION_SYSTEM))
+    req.source_protocol = "openai_chat"
+    wire = a.request_from_canonical(req)
+    # after a user turn it stays in place; the raw user_id stays behind (the attribution block is for
+    # Claude upstreams, whatever the route)
+    assert wire["system"] == [MID_CONVERSATION_SYSTEM["system"][0], {"type": "text", "text": "You are a Claude agent."}]
+    assert [m["role"] for m in wire["messages"]] == ["user", "system", "assistant", "user", "system"]
+    assert wire["messages"][1] == {"role": "system", "content": "# Environment\ncwd: /tmp/w"}
+    assert wire["metadata"] == {"user_id": pseudonymous_user(MID_CONVERSATION_SYSTEM["metadata"]["user_id"])}
+
+    req = a.request_to_canonical(copy.deepcopy(MID_CONVERSATION_SYSTEM))
+    chat = oc.request_from_canonical(req)
+    assert [m["role"] for m in chat["messages"]] == ["system", "user", "system", "assistant", "user", "system"]
+    assert chat["messages"][0]["content"] == "You are a Claude agent."
+    assert "billing-header" not in orjson.dumps(chat).decode()
+    assert "device_id" not in orjson.dumps(chat).decode()
+
+    gem = g.request_from_canonical(a.request_to_canonical(copy.deepcopy(MID_CONVERSATION_SYSTEM)))
+    assert gem["systemInstruction"] == {"parts": [{"text": "You are a Claude agent."}]}
+    # Gemini has one systemInstruction: later system text joins the conversation where it was, as user text
+    assert [c_["role"] for c_ in gem["contents"]] == ["user", "model", "user"]
+    assert gem["contents"][0]["parts"][-1] == {"text": "# Environment\ncwd: /tmp/w"}
+    assert gem["contents"][2]["parts"][-1] == {"text": "Be brief."}
+    assert "billing-header" not in orjson.dumps(gem).decode()
+
+
+def test_a_system_message_after_an_assistant_turn_joins_the_system_prompt_for_anthropic() -> None:
+    req = c.ChatRequest(model="m", source_protocol="openai_chat", max_tokens=10, messages=[
+        c.Message("system", [c.TextPart("A")]), c.Message("user", [c.TextPart("hi")]),
+        c.Message("assistant", [c.TextPart("hello")]), c.Message("system", [c.TextPart("B")]),
+        c.Message("user", [c.TextPart("again")]),
+    ])
+    wire = a.request_from_canonical(req)
+    assert wire["system"] == [{"type": "text", "text": "A"}, {"type": "text", "text": "B"}]
+    assert [m["role"] for m in wire["messages"]] == ["user", "assistant", "user"]
