@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 
 from proxy_app.translation.canonical import Message, Part, TextPart
 
+from .client_text import split_typed, typed_text
+
 DEFAULT_PREFIX = "!/"
 PREFIX_MIN_LENGTH = 2
 PREFIX_MAX_LENGTH = 10
@@ -139,17 +141,21 @@ def parse_commands(text: str, prefix: str = DEFAULT_PREFIX) -> ParseResult:
 
 
 def find_command_message(messages: Sequence[Message]) -> int | None:
-    """Index of the message commands are read from: the last message, if it is a user turn with text.
+    """Index of the message commands are read from: the last message (after any trailing system
+    turns), if it is a user turn with text.
 
     Commands in earlier turns were handled when those turns were new; a conversation ending in
     an assistant or tool message has no command turn.
     """
-    if not messages:
+    index = len(messages) - 1
+    while index >= 0 and messages[index].role == "system":
+        index -= 1  # a client's mid-conversation system turn after the user's (Claude Code)
+    if index < 0:
         return None
-    last = messages[-1]
+    last = messages[index]
     if last.role != "user" or not any(isinstance(part, TextPart) for part in last.parts):
         return None
-    return len(messages) - 1
+    return index
 
 
 def strip_commands_from_message(
@@ -157,9 +163,11 @@ def strip_commands_from_message(
 ) -> tuple[list[Command], list[ParseError], Message | None]:
     """The commands in ``message``'s text parts, their errors, and the message without them.
 
-    Positions in commands and errors are relative to the text part they came from. Text parts
-    emptied by stripping are dropped; the message is None when commands were found and nothing
-    else (no text, no non-text part) remains. Tool results and other parts are never scanned.
+    Only what the user typed is scanned (``client_text``: blocks a client adds to the turn are
+    kept as they are). Positions in commands and errors are relative to the typed segment they
+    came from. Text parts emptied by stripping are dropped; the message is None when commands
+    were found and nothing else the user typed (no text, no non-text part) remains. Tool results
+    and other parts are never scanned.
     """
     problem = validate_prefix(prefix)
     if problem is not None:
@@ -171,14 +179,22 @@ def strip_commands_from_message(
         if not isinstance(part, TextPart):
             parts.append(part)
             continue
-        result = parse_commands(part.text, prefix)
-        commands.extend(result.commands)
-        errors.extend(result.errors)
-        if not result.commands:
+        found = False
+        kept: list[str] = []
+        for typed, segment in split_typed(part.text):
+            if not typed:
+                kept.append(segment)
+                continue
+            result = parse_commands(segment, prefix)
+            commands.extend(result.commands)
+            errors.extend(result.errors)
+            found = found or bool(result.commands)
+            kept.append(result.remaining_text if result.commands else segment)
+        if not found:
             parts.append(part)
-        elif result.remaining_text:
-            parts.append(TextPart(text=result.remaining_text, extra=part.extra))
-    if commands and all(isinstance(part, TextPart) and not part.text for part in parts):
+        elif text := "".join(kept):
+            parts.append(TextPart(text=text, extra=part.extra))
+    if commands and all(isinstance(part, TextPart) and not typed_text(part.text).strip() for part in parts):
         return commands, errors, None
     return commands, errors, dataclasses.replace(message, parts=parts)
 

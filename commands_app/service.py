@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, replace
+from typing import Any
 
+import orjson
 from django.conf import settings
+from django.core.cache import cache
 
 from proxy_app.auth import Principal
 from proxy_app.registry import Registry
@@ -84,22 +88,84 @@ async def commands_apply(
     only_commands = stripped is None
     if not only_commands and (errors or any(lookup(cmd.name) is None for cmd in expanded)):
         return CommandOutcome(chat)
+    forwarded = None if only_commands else replace(chat, messages=[*chat.messages[:index], stripped,
+                                                                    *chat.messages[index + 1:]])
+    if is_client_internal(chat):
+        # Gemini CLI's model router (and any structured-output side request) repeats the user's turn:
+        # the commands run with the turn itself, never here; a command-only turn gets a valid answer.
+        if only_commands:
+            return CommandOutcome(chat, reply=orjson.dumps(schema_instance(_schema_of(chat))).decode())
+        return CommandOutcome(forwarded)  # type: ignore[arg-type]
 
-    ctx = CommandContext(session=session, principal=principal, backends=backends, prefix=prefix, protocol=protocol)
-    lines = [_parse_error_line(err) for err in errors]
-    for cmd in expanded:
-        try:
-            lines.append(await _run_one(cmd, ctx))
-        except CommandError as err:
-            lines.append(f"Error in {prefix}{cmd.name}: {err}")
-    if ctx.session_changed:
-        await session_save(session)
+    last_key, turn = _last_turn_key(session), _turn_digest(chat.messages, index)
+    last = await cache.aget(last_key)
+    reply = last[1] if isinstance(last, tuple) and last[0] == turn else None
+    if reply is None:
+        ctx = CommandContext(session=session, principal=principal, backends=backends, prefix=prefix,
+                             protocol=protocol)
+        lines = [_parse_error_line(err) for err in errors]
+        for cmd in expanded:
+            try:
+                lines.append(await _run_one(cmd, ctx))
+            except CommandError as err:
+                lines.append(f"Error in {prefix}{cmd.name}: {err}")
+        if ctx.session_changed:
+            await session_save(session)
+        reply = "\n\n".join(lines)
+        await cache.aset(last_key, (turn, reply), REPEAT_WINDOW_SECONDS)
+    else:
+        logger.info("a command turn came again (a client's retry or side request): answered, not run again")
     if only_commands:
-        return CommandOutcome(chat, reply="\n\n".join(lines), ran=len(expanded))
-    messages = list(chat.messages)
-    messages[index] = stripped  # type: ignore[assignment]
+        return CommandOutcome(chat, reply=reply, ran=len(expanded))
     logger.info("ran %d command(s) and forwarded the rest of the message", len(expanded))
-    return CommandOutcome(replace(chat, messages=messages), ran=len(expanded))
+    return CommandOutcome(forwarded, ran=len(expanded))  # type: ignore[arg-type]
+
+
+# The session's last command turn, sent again within this time (a client retrying, or its side
+# request repeating the turn), gets the first answer without its commands running twice.
+REPEAT_WINDOW_SECONDS = 60
+
+
+def _last_turn_key(session: SessionState) -> str:
+    return f"llmproxy:last-command-turn:{session.owner_id}:{hashlib.sha256(session.session_id.encode()).hexdigest()}"
+
+
+def _turn_digest(messages: list[c.Message], index: int) -> str:
+    """The command turn's identity: the conversation up to and including it."""
+    digest = hashlib.sha256()
+    for message in messages[: index + 1]:
+        digest.update(f"{message.role}\0{message.text()}\1".encode())
+    return digest.hexdigest()
+
+
+def is_client_internal(chat: c.ChatRequest) -> bool:
+    """A client's side request about the turn rather than the turn itself: structured output
+    asked for and no tools offered (Gemini CLI's model router)."""
+    fmt = chat.response_format
+    return fmt is not None and fmt.type != "text" and not chat.tools
+
+
+def _schema_of(chat: c.ChatRequest) -> dict[str, Any]:
+    fmt = chat.response_format
+    return (fmt.schema if fmt is not None and fmt.schema else None) or {"type": "object"}
+
+
+def schema_instance(schema: dict[str, Any]) -> Any:
+    """The smallest value that satisfies a JSON (or Gemini OpenAPI-subset) schema's types,
+    required properties and enums: an answer a client's parser accepts."""
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for combinator in ("anyOf", "oneOf", "allOf"):
+        if isinstance(schema.get(combinator), list) and schema[combinator]:
+            return schema_instance(schema[combinator][0])
+    kind = schema.get("type")
+    kind = (kind[0] if kind else None) if isinstance(kind, list) else kind
+    kind = kind.lower() if isinstance(kind, str) else "object" if "properties" in schema else None
+    if kind == "object":
+        properties = schema.get("properties") or {}
+        return {name: schema_instance(properties.get(name) or {}) for name in schema.get("required") or []}
+    return {"string": "", "integer": schema.get("minimum", 0), "number": schema.get("minimum", 0),
+            "boolean": False, "array": []}.get(kind or "", None)
 
 
 def _parse_error_line(err: ParseError) -> str:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 
 # How long a cached session is trusted before it is re-read (other processes may change it).
 SESSION_CACHE_SECONDS = 5.0
@@ -28,16 +27,6 @@ class SessionState:
 
 
 _cache: OrderedDict[tuple[int | None, str], SessionState] = OrderedDict()
-
-
-def session_id_for(headers: Any, *, principal_key_id: int | None, anthropic_user: str | None = None) -> str:
-    """``X-Session-ID``, else Anthropic ``metadata.user_id``, else the per-key fallback session."""
-    explicit = headers.get("x-session-id")
-    if explicit:
-        return explicit[:200]
-    if anthropic_user:
-        return anthropic_user[:200]
-    return settings.SESSION_FALLBACK_ID
 
 
 def _load(owner_id: int | None, session_id: str) -> SessionState:

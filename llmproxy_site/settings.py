@@ -153,8 +153,6 @@ CELERY_TASK_EAGER_PROPAGATES = True
 
 COMMAND_PREFIX = env("COMMAND_PREFIX", default="!/")
 DISABLE_INTERACTIVE_COMMANDS = env.bool("DISABLE_INTERACTIVE_COMMANDS", default=False)
-# Requests without X-Session-ID (or Anthropic metadata.user_id) share this session per proxy key.
-SESSION_FALLBACK_ID = env("SESSION_FALLBACK_ID", default="default")
 OPENAI_URL_COMMAND_ENABLED = env.bool("OPENAI_URL_COMMAND_ENABLED", default=True)
 # Hosts a session's openai_url may receive the operator's OpenAI keys for; others get no key.
 OPENAI_URL_ALLOWED_HOSTS = env.list("OPENAI_URL_ALLOWED_HOSTS", default=["api.openai.com"])
@@ -202,7 +200,16 @@ LOOP_DETECTION_MIN_REPETITIONS_SHORT = env.int("LOOP_DETECTION_MIN_REPETITIONS_S
 LOOP_DETECTION_MIN_REPETITIONS_MEDIUM = env.int("LOOP_DETECTION_MIN_REPETITIONS_MEDIUM", default=4)
 LOOP_DETECTION_MIN_REPETITIONS_LONG = env.int("LOOP_DETECTION_MIN_REPETITIONS_LONG", default=3)
 LOOP_DETECTION_ANALYSIS_INTERVAL = env.int("LOOP_DETECTION_ANALYSIS_INTERVAL", default=64)
+# Paraphrased text loops (the same content in other words), on by default: no false positive on tests/corpus/loops.
+LOOP_DETECTION_PARAPHRASE_ENABLED = env.bool("LOOP_DETECTION_PARAPHRASE_ENABLED", default=True)
+LOOP_DETECTION_PARAPHRASE_SIMILARITY = env.float("LOOP_DETECTION_PARAPHRASE_SIMILARITY", default=0.45)
+# Tool-call loops, counted from each request's own conversation (no per-session or time-window state;
+# TOOL_LOOP_TTL_SECONDS is no longer read). Limits are calls allowed before the model is warned
+# (chance_then_break: the next call is let through with a warning, the one after is stopped) or stopped (break).
 TOOL_LOOP_DETECTION_ENABLED = env.bool("TOOL_LOOP_DETECTION_ENABLED", default=True)
+TOOL_LOOP_MODE = env("TOOL_LOOP_MODE", default="chance_then_break")
 TOOL_LOOP_MAX_REPEATS = env.int("TOOL_LOOP_MAX_REPEATS", default=4)
-TOOL_LOOP_TTL_SECONDS = env.float("TOOL_LOOP_TTL_SECONDS", default=120.0)
-TOOL_LOOP_MODE = env("TOOL_LOOP_MODE", default="break")
+TOOL_LOOP_CYCLE_MAX_PERIOD = env.int("TOOL_LOOP_CYCLE_MAX_PERIOD", default=4)
+TOOL_LOOP_CYCLE_MAX_REPEATS = env.int("TOOL_LOOP_CYCLE_MAX_REPEATS", default=3)
+TOOL_LOOP_NO_PROGRESS_ENABLED = env.bool("TOOL_LOOP_NO_PROGRESS_ENABLED", default=True)
+TOOL_LOOP_NO_PROGRESS_MAX_CALLS = env.int("TOOL_LOOP_NO_PROGRESS_MAX_CALLS", default=8)

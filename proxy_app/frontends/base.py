@@ -14,7 +14,8 @@ from django.http import HttpRequest, HttpResponse
 
 from commands_app.overrides import overrides_apply
 from commands_app.service import commands_apply
-from commands_app.sessions import session_get, session_id_for
+from commands_app.session_identity import session_id_for
+from commands_app.sessions import session_get
 
 from ..auth import Principal, authenticate, extract_token
 from ..context import RequestContext, finish_request
@@ -143,11 +144,7 @@ async def handle_chat(
         chat.meta.setdefault("client_model", chat.model)
         ctx.requested_model = chat.model
         registry = await get_registry()
-        session = await session_get(
-            principal.key_id,
-            session_id_for(request.headers, principal_key_id=principal.key_id,
-                           anthropic_user=chat.user if chat.source_protocol == "anthropic" else None),
-        )
+        session = await session_get(principal.key_id, session_id_for(request.headers, chat))
         ctx.session_id = session.session_id
         outcome = await commands_apply(
             chat, session=session, principal=principal, backends=registry, protocol=frontend.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import anthropic
@@ -218,3 +219,58 @@ def test_a_key_without_permission_cannot_change_shared_routes(proxy: Proxy) -> N
     r = httpx.post(f"{proxy.openai_base}/chat/completions", headers={"Authorization": "Bearer lip-viewer-key-1234567890"},
                    json={"model": "gpt-4o", "messages": [{"role": "user", "content": "!/create-failover-route(name=x)"}]})
     assert "may not run create-failover-route" in r.json()["choices"][0]["message"]["content"]
+
+
+# ---------------------------------------------------------------- as the agentic clients send them
+
+
+def claude_code_turn(text: str) -> list[dict[str, object]]:
+    """The newest turn as Claude Code 2.1.332 sends it: a reminder block beside the typed text,
+    then a mid-conversation system turn."""
+    return [
+        {"role": "user", "content": [{"type": "text", "text": "<system-reminder>\nAttribution rules\n</system-reminder>"},
+                                     {"type": "text", "text": text}]},
+        {"role": "system", "content": [{"type": "text", "text": "# Environment\ncwd: /w"}],
+         "output_config": {"effort": "medium"}},
+    ]
+
+
+def test_a_command_typed_in_claude_code_is_answered_once_even_when_the_turn_is_retried(proxy: Proxy) -> None:
+    body = {"model": "claude-opus-5-5", "max_tokens": 100, "stream": True, "messages": claude_code_turn(
+        "!/create-failover-route(name=cc-route, policy=k)")}
+    headers = {"x-api-key": proxy.key, "anthropic-version": "2023-06-01", "x-claude-code-session-id": "cc-1"}
+    answers = [httpx.post(f"{proxy.url}/v1/messages?beta=true", json=body, headers=headers, timeout=10) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert "event: message_stop" in answers[1].text and "cc-route" in answers[0].text
+    assert "already exists" not in answers[1].text  # the retry did not run the command a second time
+    assert upstream_count(proxy) == 0
+
+
+def test_two_claude_code_sessions_of_one_key_keep_their_own_settings(proxy: Proxy) -> None:
+    def ask(session: str, text: str) -> httpx.Response:
+        body = {"model": "claude-opus-5-5", "max_tokens": 100, "messages": claude_code_turn(text)}
+        return httpx.post(f"{proxy.url}/v1/messages", json=body, timeout=10, headers={
+            "x-api-key": proxy.key, "anthropic-version": "2023-06-01", "x-claude-code-session-id": session})
+
+    assert ask("terminal-a", "!/set(model=gemini:gemini-2.5-flash)").status_code == 200
+    assert ask("terminal-a", "read the file").status_code == 200
+    assert ask("terminal-b", "read the file").status_code == 200
+    gemini_calls, openai_calls = proxy.fakes.gemini.chat_requests(), proxy.fakes.openai.chat_requests()
+    assert len(gemini_calls) == 1 and "gemini-2.5-flash" in gemini_calls[0].path
+    assert len(openai_calls) == 1  # terminal b: the default backend, untouched by terminal a's command
+
+
+def test_gemini_clis_router_request_gets_valid_json_and_runs_no_command(proxy: Proxy) -> None:
+    schema = {"type": "OBJECT", "required": ["complexity_reasoning", "complexity_score"], "properties": {
+        "complexity_reasoning": {"type": "STRING"}, "complexity_score": {"type": "INTEGER"}}}
+    body = {"contents": [{"role": "user", "parts": [{"text": "<session_context>\nctx\n</session_context>"}]},
+                         {"role": "user", "parts": [{"text": "!/set(project=router)"}]}],
+            "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": schema}}
+    resp = httpx.post(f"{proxy.url}/v1beta/models/gemini-3.5-flash-lite:generateContent", json=body, timeout=10,
+                      headers={"x-goog-api-key": proxy.key, "x-session-id": "router"})
+    assert resp.status_code == 200
+    answer = json.loads(resp.json()["candidates"][0]["content"]["parts"][0]["text"])
+    assert answer == {"complexity_reasoning": "", "complexity_score": 0}
+    session = ASKERS["openai"](proxy, "router")("!/session")
+    assert "project" not in session  # only the turn itself runs its commands
+    assert upstream_count(proxy) == 0

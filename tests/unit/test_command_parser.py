@@ -349,3 +349,34 @@ def test_it_round_trips_rendered_commands(
     assert result.errors == []
     assert [(c.name, c.args) for c in result.commands] == generated
     assert " ".join(result.remaining_text.split()) == " ".join(w for s in seps[: len(generated) + 1] for w in s.split())
+
+
+# ---------------------------------------------------------------- what the user typed, in agentic clients
+
+
+def test_claude_code_reminder_blocks_do_not_count_as_text_beside_a_command() -> None:
+    message = Message("user", [TextPart("<system-reminder>\nEnvironment: /tmp\n</system-reminder>"),
+                               TextPart("!/hello")])
+    commands, errors, stripped = strip_commands_from_message(message)
+    assert [c_.name for c_ in commands] == ["hello"] and not errors
+    assert stripped is None  # a command-only turn: the proxy answers it
+
+
+def test_a_command_inside_a_client_block_is_not_the_users() -> None:
+    message = Message("user", [TextPart("<session_context>\nuse !/hello to greet\n</session_context>")])
+    assert strip_commands_from_message(message) == ([], [], message)
+
+
+def test_commands_typed_with_a_task_keep_the_clients_blocks_for_upstream() -> None:
+    block = "<environment_context>\n  <cwd>/w</cwd>\n</environment_context>"
+    message = Message("user", [TextPart(f"{block}\n!/set(model=openai:gpt-4o) read the file")])
+    commands, _, stripped = strip_commands_from_message(message)
+    assert [c_.name for c_ in commands] == ["set"]
+    assert stripped is not None and stripped.parts[0].text.startswith(block)
+    assert stripped.parts[0].text.endswith("read the file")
+
+
+def test_commands_are_read_from_the_user_turn_before_a_trailing_system_turn() -> None:
+    messages = [Message("user", [TextPart("!/hello")]), Message("system", [TextPart("# Environment")])]
+    assert find_command_message(messages) == 0
+    assert find_command_message([Message("system", [TextPart("s")])]) is None
