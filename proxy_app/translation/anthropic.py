@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -19,6 +20,8 @@ from .common import (
 from .sse import sse_event
 
 NAME = "anthropic"
+
+logger = logging.getLogger("llmproxy.translation")
 
 _KNOWN_REQUEST_FIELDS = frozenset(
     {
@@ -563,8 +566,8 @@ def _thinking_out(req: c.ChatRequest, same: bool) -> dict[str, Any] | None:
             return dict(raw)  # adaptive thinking
         if same and raw is None:
             return None  # only an output_config.effort was given
-        if r.effort == "none":
-            return None
+        if r.effort in (None, "none"):
+            return None  # no effort or budget (e.g. only a wish to see thoughts): thinking stays off
     budget = r.budget_tokens if r.budget_tokens is not None else EFFORT_BUDGETS.get(r.effort or "", 8192)
     out: dict[str, Any] = {"type": "enabled", "budget_tokens": budget}
     if raw is not None and raw.get("type") == "enabled":
@@ -587,6 +590,21 @@ def _fit_thinking(out: dict[str, Any], req: c.ChatRequest, same: bool) -> None:
                 del out["thinking"]  # no room to think within the client's limit
         return
     out["max_tokens"] = DEFAULT_MAX_TOKENS if budget is None else max(DEFAULT_MAX_TOKENS, budget + DEFAULT_MAX_TOKENS)
+
+
+def _fit_sampling_to_thinking(out: dict[str, Any]) -> None:
+    """With thinking on, Anthropic refuses ``top_k``, a ``temperature`` other than 1 and a ``top_p``
+    below 0.95 (extended-thinking docs, "Feature compatibility"): another protocol's client (Gemini
+    CLI sends topK 64) gets them dropped, with a debug line, rather than a 400."""
+    dropped = [k for k in ("top_k",) if k in out]
+    if out.get("temperature") not in (None, 1, 1.0):
+        dropped.append("temperature")
+    if out.get("top_p") is not None and out["top_p"] < 0.95:
+        dropped.append("top_p")
+    for key in dropped:
+        del out[key]
+    if dropped:
+        logger.debug("dropped %s: Anthropic takes no such sampling settings with thinking on", ", ".join(dropped))
 
 
 def _tool_out(tool: c.Tool, same: bool) -> dict[str, Any]:
@@ -635,6 +653,8 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
         value = getattr(req, key)
         if value is not None:
             out[key] = value
+    if not same and isinstance(out.get("thinking"), dict) and out["thinking"].get("type") != "disabled":
+        _fit_sampling_to_thinking(out)
     if req.stop:
         out["stop_sequences"] = list(req.stop)
     if req.tools is not None:

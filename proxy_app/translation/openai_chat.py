@@ -267,8 +267,9 @@ def _reasoning_effort_out(reasoning: c.Reasoning | None) -> str | None:
     if reasoning.effort:
         return reasoning.effort
     if reasoning.budget_tokens is None:
-        # no size given: only an explicit wish to see thoughts (Gemini includeThoughts) turns it on
-        return "medium" if reasoning.include_thoughts else None
+        # no size given (Codex's summary:"auto", Gemini's includeThoughts): showing thoughts is not
+        # choosing an effort, so the model's own default stands
+        return None
     for limit, level in _EFFORT_BUDGET_LIMITS:
         if reasoning.budget_tokens < limit:
             return level

@@ -481,7 +481,7 @@ def _effort_out(reasoning: c.Reasoning | None) -> str | None:
     if reasoning.effort:
         return reasoning.effort
     if reasoning.budget_tokens is None:
-        return "medium" if reasoning.include_thoughts else None
+        return None  # "show me the thoughts" alone does not choose how hard to think
     for limit, level in _EFFORT_BUDGET_LIMITS:
         if reasoning.budget_tokens < limit:
             return level
@@ -554,6 +554,8 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
         out["reasoning"] = {"effort": effort}
         if req.reasoning is not None and req.reasoning.include_thoughts and effort != "none":
             out["reasoning"]["summary"] = "auto"
+    elif req.reasoning is not None and req.reasoning.include_thoughts:
+        out["reasoning"] = {"summary": "auto"}
     if same:
         if req.metadata is not None:
             out["metadata"] = req.metadata

@@ -334,9 +334,10 @@ def test_it_drops_same_protocol_only_fields_when_the_client_spoke_another_protoc
     req = a.request_to_canonical(EVERYTHING_ELSE)
     req.source_protocol = "openai_chat"
     wire = a.request_from_canonical(req)
+    # with thinking on, the sampling settings Anthropic refuses alongside it (temperature 0.5, top_p 0.9,
+    # top_k) are dropped rather than sent to a certain 400
     assert set(wire) == {
-        "model", "max_tokens", "system", "messages", "temperature", "top_p", "top_k", "stop_sequences", "metadata",
-        "output_config", "thinking",
+        "model", "max_tokens", "system", "messages", "stop_sequences", "metadata", "output_config", "thinking",
     }
     assert wire["messages"][0] == {"role": "user", "content": "Hi"}
     assert wire["output_config"] == {"format": {"type": "json_schema", "schema": {"type": "object"}}}
@@ -993,7 +994,9 @@ def _strip_markers(messages: list[c.Message]) -> list[c.Message]:
     return out
 
 
-def _expected(req: c.ChatRequest) -> dict[str, Any]:
+def _expected(req: c.ChatRequest, thinking_on: bool = False) -> dict[str, Any]:
+    """What survives a trip through the wire; ``thinking_on``: the wire turned thinking on for a
+    client of another protocol, so the sampling settings Anthropic refuses beside it were dropped."""
     messages = copy.deepcopy(req.messages)
     if req.source_protocol != a.NAME:  # thinking from another protocol can never be replayed to Anthropic
         for msg in messages:
@@ -1003,9 +1006,14 @@ def _expected(req: c.ChatRequest) -> dict[str, Any]:
         tool_choice = c.ToolChoice("auto")  # disabling parallel use needs a tool_choice object to ride on
     elif (tool_choice is None and parallel) or (tool_choice is not None and tool_choice.mode == "none"):
         parallel = None  # nothing on the wire to carry it
+    temperature, top_p, top_k = req.temperature, req.top_p, req.top_k
+    if thinking_on and req.source_protocol != a.NAME:
+        temperature = temperature if temperature in (None, 1.0) else None
+        top_p = top_p if top_p is None or top_p >= 0.95 else None
+        top_k = None
     return {
         "messages": messages, "tools": req.tools, "tool_choice": tool_choice, "parallel_tool_calls": parallel,
-        "max_tokens": req.max_tokens, "temperature": req.temperature, "top_p": req.top_p, "top_k": req.top_k,
+        "max_tokens": req.max_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
         "stop": req.stop, "reasoning": req.reasoning, "user": req.meta.get("anthropic_user_id", req.user),
         "response_format": req.response_format,
         "stream": req.stream, "model": req.model,
@@ -1019,7 +1027,8 @@ def test_it_keeps_canonical_requests_stable_through_the_wire(req: c.ChatRequest)
     assert orjson.loads(orjson.dumps(wire)) == wire  # plain JSON, nothing else
     back = a.request_to_canonical(wire)
     got = _expected(back) | {"messages": _strip_markers(back.messages)}
-    assert got == _expected(req)
+    thinking_on = wire.get("thinking", {}).get("type") not in (None, "disabled")
+    assert got == _expected(req, thinking_on)
     assert back.source_protocol == a.NAME
     # and once in Anthropic's own hands, re-encoding is the identity
     assert a.request_from_canonical(back) == wire
@@ -1114,3 +1123,19 @@ def test_a_system_message_after_an_assistant_turn_joins_the_system_prompt_for_an
     wire = a.request_from_canonical(req)
     assert wire["system"] == [{"type": "text", "text": "A"}, {"type": "text", "text": "B"}]
     assert [m["role"] for m in wire["messages"]] == ["user", "assistant", "user"]
+
+
+def test_a_wish_to_see_thoughts_alone_turns_no_thinking_on() -> None:
+    """Gemini CLI's ``includeThoughts`` and Codex's ``summary: auto`` name no effort or budget."""
+    req = c.ChatRequest(model="m", source_protocol="gemini", max_tokens=100, top_k=64, temperature=1.0,
+                        messages=[c.Message("user", [c.TextPart("hi")])], reasoning=c.Reasoning(include_thoughts=True))
+    wire = a.request_from_canonical(req)
+    assert "thinking" not in wire and wire["max_tokens"] == 100 and wire["top_k"] == 64
+
+
+def test_top_k_is_dropped_when_another_protocols_client_turns_thinking_on() -> None:
+    req = c.ChatRequest(model="m", source_protocol="gemini", max_tokens=20000, top_k=64, temperature=1.0, top_p=0.95,
+                        messages=[c.Message("user", [c.TextPart("hi")])], reasoning=c.Reasoning(budget_tokens=8192))
+    wire = a.request_from_canonical(req)
+    assert wire["thinking"] == {"type": "enabled", "budget_tokens": 8192}
+    assert "top_k" not in wire and wire["temperature"] == 1.0 and wire["top_p"] == 0.95

@@ -22,7 +22,7 @@ def _request(reasoning: c.Reasoning | None, source: str = "anthropic") -> c.Chat
         (c.Reasoning(budget_tokens=8192), "medium"),
         (c.Reasoning(budget_tokens=16000), "high"),
         (c.Reasoning(budget_tokens=32768), "high"),
-        (c.Reasoning(include_thoughts=True), "medium"),  # Gemini: thoughts on, dynamic budget
+        (c.Reasoning(include_thoughts=True), None),  # Gemini includeThoughts alone: no effort chosen
         (c.Reasoning(), None),
         (c.Reasoning(budget_tokens=4096, enabled=False), None),
         (None, None),

@@ -315,7 +315,7 @@ def test_it_encodes_a_foreign_conversation_as_input_items() -> None:
     (c.Reasoning(budget_tokens=1024), {"effort": "low"}),
     (c.Reasoning(budget_tokens=32000), {"effort": "high"}),
     (c.Reasoning(effort="minimal"), {"effort": "minimal"}),
-    (c.Reasoning(include_thoughts=True), {"effort": "medium", "summary": "auto"}),
+    (c.Reasoning(include_thoughts=True), {"summary": "auto"}),  # thoughts shown, no effort chosen
     (c.Reasoning(enabled=False), {"effort": "none"}),
 ])
 def test_it_encodes_canonical_reasoning_as_an_effort(reasoning: c.Reasoning, wire: dict[str, Any]) -> None:
