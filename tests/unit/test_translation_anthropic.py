@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from proxy_app.translation import anthropic as a
 from proxy_app.translation import canonical as c
-from proxy_app.translation.sse import SSEParser
 from proxy_app.translation.common import pseudonymous_user
+from proxy_app.translation.sse import SSEParser
 
 MODEL = "claude-sonnet-4-5"
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
