@@ -8,7 +8,10 @@ Written by hand from Anthropic's API reference (never with the proxy's translato
 * the stream ``message_start`` › ``ping`` › (``content_block_start`` › ``content_block_delta``… ›
   ``content_block_stop``)… › ``message_delta`` › ``message_stop``, with ``thinking_delta`` and
   ``signature_delta`` for thinking blocks and ``input_json_delta`` for tool_use blocks;
-* errors ``{"type":"error","error":{"type":…,"message":…},"request_id":…}``, ``retry-after`` on 429.
+* errors ``{"type":"error","error":{"type":…,"message":…},"request_id":…}``, ``retry-after`` on 429;
+* as strict as the real API where a proxy could go wrong (``validate``): tool_use/tool_result pairing,
+  thinking blocks with signatures the fake issued (``signatures.py``) in the current tool loop,
+  thinking's parameter limits, non-empty text blocks, mid-conversation ``system`` messages.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from typing import Any
 
 from aiohttp import web
 
-from .scenario import NeutralRequest, Reply, plan_reply
+from .scenario import NeutralRequest, Reply, ToolCall, human_text, plan_reply
 from .server import FakeProvider, read_json, stream_frames
+from .signatures import sign, signed_payload
 
 MODELS = [
     ("claude-sonnet-4-5", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
@@ -28,8 +32,22 @@ MODELS = [
     ("claude-haiku-4-5", "Claude Haiku 4.5", "2025-10-15T00:00:00Z"),
 ]
 MESSAGE_ID = "msg_01FakeXyZ9aBcDeFgHiJkLmN"
-TOOL_USE_ID = "toolu_01FakeA1b2C3d4E5f6G7h8"
-SIGNATURE = "EqQBCkgIARABGAIiQFakeSignatureForThinkingBlock0123456789abcdefEgwFakeSig"
+TOOL_USE_ID = "toolu_01FakeA1b2C3d4E5f6G7h8"  # the first call's id; later calls in a conversation get their own
+THINKING_SIGNATURE_KIND = "anthropic-thinking"
+
+
+def thinking_signature(thinking: str) -> str:
+    """The ``signature`` the fake issues for a thinking block with this text."""
+    return sign(THINKING_SIGNATURE_KIND, thinking)
+
+
+SIGNATURE = thinking_signature("Let me think step by step about this request.")  # the fake's usual thinking
+
+
+def tool_use_id(call_index: int) -> str:
+    return TOOL_USE_ID if call_index == 1 else f"toolu_01FakeCall{call_index:010d}"
+
+
 REQUEST_ID = "req_011CFakeRequestId0123456789"
 
 ERROR_TYPES = {
@@ -66,6 +84,17 @@ def _block_text(content: Any) -> str:
     return ""
 
 
+def _human_text(msg: dict[str, Any]) -> str:
+    """The text a human typed in ``msg``: none in a message of tool results (Claude Code adds reminders there)."""
+    content = msg.get("content")
+    if isinstance(content, str):
+        return human_text(content)
+    if isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
+        return ""
+    return human_text("\n".join(b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text")) \
+        if isinstance(content, list) else ""
+
+
 def neutral_view(body: dict[str, Any]) -> NeutralRequest:
     messages = body.get("messages") or []
     system = body.get("system")
@@ -82,11 +111,98 @@ def neutral_view(body: dict[str, Any]) -> NeutralRequest:
         results = [b for b in messages[-1]["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
         if results:
             view.tool_result = _block_text(results[-1].get("content"))
-    view.tool_names = [t["name"] for t in body.get("tools") or [] if isinstance(t, dict) and "input_schema" in t]
+    human_at = -1
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "user" and (text := _human_text(messages[i])):
+            view.human_text, human_at = text, i
+            break
+    for i, msg in enumerate(messages):
+        blocks = [b for b in msg.get("content") or [] if isinstance(b, dict)] if isinstance(msg.get("content"), list) else []
+        for block in blocks:
+            if block.get("type") == "tool_use" and msg.get("role") == "assistant":
+                view.tool_calls.append(ToolCall(block.get("name", ""), block.get("input") or {}))
+                view.turn_start_calls += i < human_at
+            elif block.get("type") == "tool_result" and msg.get("role") == "user":
+                view.tool_results.append(_block_text(block.get("content")))
+                view.turn_start_results += i < human_at
+    tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and "input_schema" in t]
+    view.tool_names = [t["name"] for t in tools]
+    view.tool_schemas = {t["name"]: t.get("input_schema") or {} for t in tools}
     config = body.get("output_config") or {}
-    view.wants_json = bool(config.get("format") or body.get("output_format"))
-    view.wants_thinking = (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
+    fmt = config.get("format") or body.get("output_format")
+    view.wants_json = bool(fmt)
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        view.json_schema = fmt.get("schema") if isinstance(fmt.get("schema"), dict) else {}
+    view.wants_thinking = thinking_enabled(body)
     return view
+
+
+def thinking_enabled(body: dict[str, Any]) -> bool:
+    return (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
+
+
+def thinking_omitted(body: dict[str, Any]) -> bool:
+    """``thinking.display: "omitted"``: thinking blocks come back with empty text, signature intact."""
+    return (body.get("thinking") or {}).get("display") == "omitted"
+
+
+def _validate_text_blocks(blocks: list[Any], where: str) -> str | None:
+    # Messages API: a text block must carry text ("text content blocks must be non-empty"; whitespace alone
+    # is refused as well, "text content blocks must contain non-whitespace text").
+    for block in blocks:
+        if isinstance(block, dict) and block.get("type") == "text":
+            text = block.get("text")
+            if not isinstance(text, str) or text == "":
+                return f"{where}: text content blocks must be non-empty"
+            if not text.strip():
+                return f"{where}: text content blocks must contain non-whitespace text"
+    return None
+
+
+def _validate_thinking_history(messages: list[Any]) -> str | None:
+    """Extended thinking docs, "Preserving thinking blocks" / "Extended thinking with tool use": during a
+    tool loop (the assistant turns after the last user turn of plain text) each assistant message that
+    uses a tool starts with its thinking block, passed back unmodified with its signature."""
+    loop_start = 0
+    for i, msg in enumerate(messages):
+        content = msg.get("content")
+        if msg.get("role") == "user" and not (isinstance(content, list) and any(
+                isinstance(b, dict) and b.get("type") == "tool_result" for b in content)):
+            loop_start = i + 1
+    for i in range(loop_start, len(messages)):
+        msg = messages[i]
+        content = msg.get("content")
+        if msg.get("role") != "assistant" or not isinstance(content, list):
+            continue
+        if any(b.get("type") == "tool_use" for b in content):
+            first = content[0].get("type")
+            if first not in ("thinking", "redacted_thinking"):
+                return (f"messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
+                        f"`{first}`. When `thinking` is enabled, a final `assistant` message must start with a "
+                        "thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We "
+                        "recommend you include thinking blocks from previous turns. To avoid this requirement, "
+                        "disable `thinking`. Please consult our documentation at "
+                        "https://docs.claude.com/en/docs/build-with-claude/extended-thinking")
+    return None
+
+
+def _validate_signatures(messages: list[Any]) -> str | None:
+    """Extended thinking docs, "Thinking encryption": the ``signature`` verifies the thinking block; a
+    block whose text or signature was changed (or made up) is refused."""
+    for i, msg in enumerate(messages):
+        content = msg.get("content")
+        if msg.get("role") != "assistant" or not isinstance(content, list):
+            continue
+        for j, block in enumerate(content):
+            if block.get("type") == "thinking":
+                if not isinstance(block.get("signature"), str):
+                    return f"messages.{i}.content.{j}.thinking.signature: Field required"
+                issued_for = signed_payload(THINKING_SIGNATURE_KIND, block["signature"])
+                if issued_for is None or block.get("thinking") not in (issued_for, ""):
+                    return f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block"
+            elif block.get("type") == "redacted_thinking" and not block.get("data"):
+                return f"messages.{i}.content.{j}.redacted_thinking.data: Field required"
+    return None
 
 
 def validate(body: Any) -> str | None:
@@ -96,17 +212,34 @@ def validate(body: Any) -> str | None:
     for field in ("model", "messages", "max_tokens"):
         if field not in body:
             return f"{field}: Field required"
+    # Unknown top-level fields are let through (Claude Code sends new ones such as context_management,
+    # output_config, thinking.display, and the proxy's lossless pass-through is tested with made-up ones).
     if not isinstance(body["max_tokens"], int) or body["max_tokens"] < 1:
         return "max_tokens: must be a positive integer"
     messages = body["messages"]
     if not isinstance(messages, list):
         return "messages: Input should be a valid list"
+    system = body.get("system")
+    if isinstance(system, list) and (problem := _validate_text_blocks(system, "system")):
+        return problem
+    used_ids: set[str] = set()
     for i, msg in enumerate(messages):
-        if not isinstance(msg, dict) or msg.get("role") not in ("user", "assistant"):
-            return f"messages.{i}.role: Input should be 'user' or 'assistant'"
+        if not isinstance(msg, dict) or msg.get("role") not in ("user", "assistant", "system"):
+            return f"messages.{i}.role: Input should be 'user', 'assistant' or 'system'"
         content = msg.get("content")
         if not isinstance(content, (str, list)):
             return f"messages.{i}.content: Input should be a valid string or list"
+        if msg["role"] == "system":
+            # Mid-conversation system messages (as Claude Code sends them, with their own extra keys and
+            # block types) are accepted where the harness may add them: right after a user turn.
+            before = next((m.get("role") for m in reversed(messages[:i]) if m.get("role") != "system"), None)
+            if before != "user":
+                return (f"messages.{i}: a `system` message must directly follow a `user` message"
+                        if i else "messages.0: the first message must use the `user` role")
+            continue
+        if content == "" and i != len(messages) - 1:
+            # Messages API reference: only a final assistant message (a prefill) may be empty
+            return f"messages.{i}: all messages must have non-empty content except for the optional final assistant message"
         if isinstance(content, list):
             for j, block in enumerate(content):
                 if not isinstance(block, dict) or not isinstance(block.get("type"), str):
@@ -115,23 +248,54 @@ def validate(body: Any) -> str | None:
                     return f"messages.{i}.content.{j}: tool_result blocks are only allowed in user messages"
                 if block["type"] == "tool_use" and (msg["role"] != "assistant" or not isinstance(block.get("input"), dict)):
                     return f"messages.{i}.content.{j}: tool_use blocks need an input object in an assistant message"
+                if block["type"] == "tool_use":
+                    # Tool use docs: every tool_use id is unique in the conversation
+                    if block.get("id") in used_ids:
+                        return f"messages.{i}.content.{j}: `tool_use` ids must be unique"
+                    used_ids.add(block.get("id"))
                 if block["type"] == "image":
                     source = block.get("source") or {}
                     if source.get("type") == "base64" and not (source.get("media_type") and source.get("data")):
                         return f"messages.{i}.content.{j}.source: media_type and data are required"
+            if problem := _validate_text_blocks(content, f"messages.{i}.content"):
+                return problem
+            kinds = [b["type"] for b in content]
+            last_result = max((k for k, kind in enumerate(kinds) if kind == "tool_result"), default=0)
+            if any(kind != "tool_result" for kind in kinds[:last_result]):
+                # Tool use docs, "Handling tool use and tool result content blocks": tool_result blocks come
+                # first in the user message; text may only follow them
+                return (f"messages.{i}: `tool_result` blocks must come first in the content array, before any "
+                        "other content")
         if msg["role"] == "assistant" and isinstance(content, list):
             ids = {b.get("id") for b in content if b.get("type") == "tool_use"}
             if ids:
+                # Tool use docs: each tool_use is answered by a tool_result in the very next (user) message
                 after = messages[i + 1] if i + 1 < len(messages) else None
                 after_content = after.get("content") if isinstance(after, dict) else None
-                answered = {b.get("tool_use_id") for b in after_content if b.get("type") == "tool_result"} \
-                    if isinstance(after_content, list) else set()
+                answered = {b.get("tool_use_id") for b in after_content if isinstance(b, dict)
+                            and b.get("type") == "tool_result"} if isinstance(after_content, list) else set()
                 if after is not None and not ids <= answered:
                     return (f"messages.{i + 1}: `tool_use` ids were found without `tool_result` blocks immediately "
-                            f"after: {', '.join(sorted(ids - answered))}")
+                            f"after: {', '.join(sorted(ids - answered))}. Each `tool_use` block must have a "
+                            "corresponding `tool_result` block in the next message.")
+        if msg["role"] == "user" and isinstance(content, list):
+            result_ids = [b.get("tool_use_id") for b in content if b.get("type") == "tool_result"]
+            if result_ids:
+                # Tool use docs: a tool_result answers a tool_use of the message right before it
+                before = messages[i - 1] if i else {}
+                before_content = before.get("content") if before.get("role") == "assistant" else None
+                offered = {b.get("id") for b in before_content if isinstance(b, dict) and b.get("type") == "tool_use"} \
+                    if isinstance(before_content, list) else set()
+                stray = [r for r in result_ids if r not in offered]
+                if stray:
+                    return (f"messages.{i}.content.0: unexpected `tool_use_id` found in `tool_result` blocks: "
+                            f"{', '.join(map(str, stray))}. Each `tool_result` block must have a corresponding "
+                            "`tool_use` block in the previous message.")
     for i, tool in enumerate(body.get("tools") or []):
         if "input_schema" in tool and (tool["input_schema"] or {}).get("type") != "object":
             return f"tools.{i}.custom.input_schema.type: Input should be 'object'"
+    if problem := _validate_signatures(messages):
+        return problem
     thinking = body.get("thinking")
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         budget = thinking.get("budget_tokens")
@@ -139,8 +303,20 @@ def validate(body: Any) -> str | None:
             return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
         if budget >= body["max_tokens"]:
             return "`max_tokens` must be greater than `thinking.budget_tokens`"
+    if thinking_enabled(body):
+        # Extended thinking docs, "Feature compatibility": thinking isn't compatible with temperature or
+        # top_k modifications (top_p only between 0.95 and 1) nor with forced tool use
         if body.get("temperature") not in (None, 1, 1.0):
             return "`temperature` may only be set to 1 when thinking is enabled"
+        if body.get("top_k") is not None:
+            return "`top_k` is not supported when thinking is enabled"
+        top_p = body.get("top_p")
+        if top_p is not None and not 0.95 <= top_p <= 1:
+            return "`top_p` must be between 0.95 and 1 when thinking is enabled"
+        if (body.get("tool_choice") or {}).get("type") in ("any", "tool"):
+            return "Thinking may not be enabled when tool_choice forces tool use."
+        if problem := _validate_thinking_history(messages):
+            return problem
     return None
 
 
@@ -157,14 +333,16 @@ def usage(reply: Reply) -> dict[str, Any]:
     }
 
 
-def content_blocks(reply: Reply) -> list[dict[str, Any]]:
+def content_blocks(reply: Reply, *, omit_thinking: bool = False) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if reply.thinking:
-        blocks.append({"type": "thinking", "thinking": reply.thinking, "signature": SIGNATURE})
+        blocks.append({"type": "thinking", "thinking": "" if omit_thinking else reply.thinking,
+                       "signature": thinking_signature(reply.thinking)})
     if reply.text:
         blocks.append({"type": "text", "text": reply.text})
     if reply.tool_name:
-        blocks.append({"type": "tool_use", "id": TOOL_USE_ID, "name": reply.tool_name, "input": reply.tool_args})
+        blocks.append({"type": "tool_use", "id": tool_use_id(reply.call_index), "name": reply.tool_name,
+                       "input": reply.tool_args})
     return blocks
 
 
@@ -172,7 +350,7 @@ def _event(payload: dict[str, Any]) -> bytes:
     return b"event: " + payload["type"].encode() + b"\ndata: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
 
-def stream_events(reply: Reply, model: str) -> list[bytes]:
+def stream_events(reply: Reply, model: str, *, omit_thinking: bool = False) -> list[bytes]:
     start_usage = {**usage(reply), "output_tokens": 1}
     frames = [_event({"type": "message_start", "message": {
         "id": MESSAGE_ID, "type": "message", "role": "assistant", "model": model, "content": [],
@@ -182,11 +360,11 @@ def stream_events(reply: Reply, model: str) -> list[bytes]:
         frames.append(_event({"type": "content_block_start", "index": index,
                               "content_block": {"type": "thinking", "thinking": "", "signature": ""}}))
         frames.append(_event({"type": "ping"}))
-        for piece in [reply.thinking[:20], reply.thinking[20:]]:
+        for piece in [] if omit_thinking else [reply.thinking[:20], reply.thinking[20:]]:
             frames.append(_event({"type": "content_block_delta", "index": index,
                                   "delta": {"type": "thinking_delta", "thinking": piece}}))
         frames.append(_event({"type": "content_block_delta", "index": index,
-                              "delta": {"type": "signature_delta", "signature": SIGNATURE}}))
+                              "delta": {"type": "signature_delta", "signature": thinking_signature(reply.thinking)}}))
         frames.append(_event({"type": "content_block_stop", "index": index}))
         index += 1
     chunks = reply.text_chunks()
@@ -202,7 +380,7 @@ def stream_events(reply: Reply, model: str) -> list[bytes]:
         index += 1
     if reply.tool_name:
         frames.append(_event({"type": "content_block_start", "index": index, "content_block": {
-            "type": "tool_use", "id": TOOL_USE_ID, "name": reply.tool_name, "input": {}}}))
+            "type": "tool_use", "id": tool_use_id(reply.call_index), "name": reply.tool_name, "input": {}}}))
         if index == 0:
             frames.append(_event({"type": "ping"}))
         args = json.dumps(reply.tool_args)
@@ -250,11 +428,11 @@ def setup_routes(app: web.Application, fake: FakeProvider) -> None:
         if not body.get("stream"):
             return web.json_response({
                 "id": MESSAGE_ID, "type": "message", "role": "assistant", "model": model,
-                "content": content_blocks(reply),
+                "content": content_blocks(reply, omit_thinking=thinking_omitted(body)),
                 "stop_reason": "tool_use" if reply.tool_name else "end_turn", "stop_sequence": None,
                 "usage": usage(reply),
             }, headers={"request-id": REQUEST_ID})
-        frames = stream_events(reply, model)
+        frames = stream_events(reply, model, omit_thinking=thinking_omitted(body))
         if failure:  # in_stream: Anthropic's error event after message_start, as when it is overloaded
             frames = [frames[0], _event({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})]
         gap = 0.02 if (reply.slow or reply.loop) else 0.0

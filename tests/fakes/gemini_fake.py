@@ -9,7 +9,10 @@ Written by hand from Google's API reference (never with the proxy's translators)
   ``usageMetadata`` where ``candidatesTokenCount`` excludes ``thoughtsTokenCount`` and
   ``promptTokenCount`` includes ``cachedContentTokenCount``;
 * SSE frames ``data: {...}\\r\\n\\r\\n`` (no ``[DONE]``; the last chunk has ``finishReason``);
-* errors ``{"error":{"code":…,"message":…,"status":…}}``, with a ``google.rpc.RetryInfo`` on 429.
+* errors ``{"error":{"code":…,"message":…,"status":…}}``, with a ``google.rpc.RetryInfo`` on 429;
+* as strict as the real API where a proxy could go wrong (``validate``): schema fields, function
+  responses right after their calls, and for Gemini 3 models the ``thoughtSignature`` the fake issued
+  on each function call turn of the current turn (``signatures.py``).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from typing import Any
 
 from aiohttp import web
 
-from .scenario import NeutralRequest, Reply, plan_reply
+from .scenario import NeutralRequest, Reply, ToolCall, human_text, plan_reply
 from .server import FakeProvider, read_json, stream_frames
+from .signatures import sign, signed_payload
 
 MODELS = [
     ("gemini-2.5-flash", "Gemini 2.5 Flash"),
@@ -30,6 +34,20 @@ MODELS = [
 ]
 RESPONSE_ID = "fAkErEsPoNsEiD0123456789"
 THOUGHT_SIGNATURE = "Q2lRQlZLaGZha2UtdGhvdWdodC1zaWduYXR1cmU="  # base64, as the API sends bytes fields
+CALL_SIGNATURE_KIND = "gemini-function-call"
+# Thought signatures docs, FAQ: histories not made by Gemini (e.g. moved from another model) may carry
+# these documented dummy values in place of a signature, and the API accepts them
+DUMMY_THOUGHT_SIGNATURES = frozenset({"skip_thought_signature_validator", "context_engineering_is_the_way_to_go"})
+
+
+def call_signature(name: str, args: Any) -> str:
+    """The ``thoughtSignature`` the fake issues on the first function call of a turn."""
+    return sign(CALL_SIGNATURE_KIND, json.dumps({"name": name, "args": args}, sort_keys=True))
+
+
+def needs_thought_signatures(model: str) -> bool:
+    """Thought signatures docs: Gemini 3 models validate them on function calls (Gemini 2.x does not)."""
+    return model.removeprefix("models/").startswith("gemini-3")
 
 STATUSES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
             409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 500: "INTERNAL", 503: "UNAVAILABLE",
@@ -104,11 +122,34 @@ def neutral_view(body: dict[str, Any]) -> NeutralRequest:
         responses = [r for r in responses if isinstance(r, dict)]
         if responses and contents[-1].get("role", "user") in ("user", "function"):
             view.tool_result = _result_text(responses[-1].get("response"))
+    human_at = -1
+    for i in range(len(contents) - 1, -1, -1):
+        # a turn that carries function responses is not the human's, even with text beside them (a proxy
+        # may fold a client's mid-conversation system text or reminders into it)
+        if contents[i].get("role", "user") == "user" and not _responses(contents[i]) \
+                and (text := human_text(_parts_text(contents[i].get("parts")))):
+            view.human_text, human_at = text, i
+            break
+    for i, content in enumerate(contents):
+        for part in content.get("parts") or []:
+            if not isinstance(part, dict):
+                continue
+            if isinstance(call := _get(part, "functionCall"), dict):
+                view.tool_calls.append(ToolCall(call.get("name", ""), call.get("args") or {}))
+                view.turn_start_calls += i < human_at
+            elif isinstance(response := _get(part, "functionResponse"), dict):
+                view.tool_results.append(_result_text(response.get("response")))
+                view.turn_start_results += i < human_at
     for tool in body.get("tools") or []:
         for decl in _get(tool, "functionDeclarations") or []:
             view.tool_names.append(decl["name"])
+            schema = _get(decl, "parametersJsonSchema") or decl.get("parameters") or {}
+            view.tool_schemas[decl["name"]] = schema
     config = _get(body, "generationConfig") or {}
     view.wants_json = _get(config, "responseMimeType") == "application/json"
+    schema = _get(config, "responseJsonSchema") or _get(config, "responseSchema")
+    if view.wants_json and isinstance(schema, dict):
+        view.json_schema = schema
     thinking = _get(config, "thinkingConfig")
     view.wants_thinking = isinstance(thinking, dict) and _get(thinking, "thinkingBudget") != 0
     return view
@@ -140,7 +181,62 @@ def _schema_problem(schema: Any, where: str) -> str | None:
     return None
 
 
-def validate(body: Any) -> str | None:
+def _calls(content: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in content.get("parts") or [] if isinstance(p, dict) and isinstance(_get(p, "functionCall"), dict)]
+
+
+def _responses(content: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in content.get("parts") or [] if isinstance(p, dict)
+            and isinstance(_get(p, "functionResponse"), dict)]
+
+
+def _validate_function_turns(contents: list[Any]) -> str | None:
+    """Function calling docs: a function response turn comes right after the model turn with the calls it
+    answers, one response part per call part (parallel calls are answered together)."""
+    for i, content in enumerate(contents):
+        responses = _responses(content)
+        if not responses:
+            continue
+        calls = _calls(contents[i - 1]) if i and contents[i - 1].get("role") == "model" else []
+        if not calls:
+            return ("Please ensure that function response turn comes immediately after a function call turn. "
+                    f"(contents[{i}])")
+        if len(calls) != len(responses):
+            return ("Please ensure that the number of function response parts is equal to the number of function "
+                    f"call parts of the function call turn. (contents[{i}]: {len(responses)} responses, "
+                    f"{len(calls)} calls)")
+    return None
+
+
+def _validate_thought_signatures(contents: list[Any]) -> str | None:
+    """Thought signatures docs ("Function calling", "Multi-turn"): for Gemini 3 every model turn of the
+    current turn (since the last user text) that calls functions must return the ``thoughtSignature`` of its
+    first ``functionCall`` part, as the API sent it (the documented dummies aside)."""
+    turn_start = 0
+    for i, content in enumerate(contents):
+        if content.get("role", "user") == "user" and not _responses(content) and _parts_text(content.get("parts")):
+            turn_start = i + 1
+    for i in range(turn_start, len(contents)):
+        calls = _calls(contents[i]) if contents[i].get("role") == "model" else []
+        if not calls:
+            continue
+        first = calls[0]
+        name = _get(first, "functionCall").get("name")
+        signature = _get(first, "thoughtSignature")
+        if not signature:
+            return ("Function call is missing a thought_signature in functionCall parts. This is required for tools "
+                    "to work correctly, and missing thought_signature may lead to degraded model performance. "
+                    f"Additional data, function call `default_api:{name}` , position {i + 1}. Please refer to "
+                    "https://ai.google.dev/gemini-api/docs/thought-signatures for more details.")
+        if signature in DUMMY_THOUGHT_SIGNATURES:
+            continue
+        issued_for = signed_payload(CALL_SIGNATURE_KIND, signature)
+        if issued_for is None or json.loads(issued_for).get("name") != name:
+            return f"Corrupted thought signature. (contents[{i}], function call `{name}`)"
+    return None
+
+
+def validate(body: Any, model: str = "") -> str | None:
     """What the real API rejects with 400 INVALID_ARGUMENT (the parts the proxy could get wrong)."""
     if not isinstance(body, dict):
         return "Invalid JSON payload received."
@@ -173,6 +269,10 @@ def validate(body: Any) -> str | None:
     thinking = _get(config, "thinkingConfig")
     if thinking is not None and not isinstance(thinking, dict):
         return "Invalid value at 'generation_config.thinking_config'"
+    if problem := _validate_function_turns(contents):
+        return problem
+    if needs_thought_signatures(model) and (problem := _validate_thought_signatures(contents)):
+        return problem
     return None
 
 
@@ -203,10 +303,11 @@ def _thought_parts(reply: Reply, with_thoughts: bool) -> list[dict[str, Any]]:
     return [part]
 
 
-def _call_part(reply: Reply) -> dict[str, Any]:
+def _call_part(reply: Reply, model: str) -> dict[str, Any]:
     part: dict[str, Any] = {"functionCall": {"name": reply.tool_name, "args": reply.tool_args}}
-    if reply.thinking:
-        part["thoughtSignature"] = THOUGHT_SIGNATURE  # signatures ride on the first function call
+    if reply.thinking or needs_thought_signatures(model):
+        # signatures ride on the first function call; Gemini 3 always sends one there
+        part["thoughtSignature"] = call_signature(reply.tool_name or "", reply.tool_args)
     return part
 
 
@@ -223,7 +324,7 @@ def full_response(reply: Reply, model: str, with_thoughts: bool) -> dict[str, An
     if reply.text:
         parts.append({"text": reply.text})
     if reply.tool_name:
-        parts.append(_call_part(reply))
+        parts.append(_call_part(reply, model))
     return {"candidates": [_candidate(parts, "STOP")], "usageMetadata": usage_metadata(reply),
             "modelVersion": model, "responseId": RESPONSE_ID}
 
@@ -246,7 +347,7 @@ def stream_chunks(reply: Reply, model: str, with_thoughts: bool) -> list[dict[st
     if reply.tool_name:
         if last:
             chunk(last)
-        last = [_call_part(reply)]
+        last = [_call_part(reply, model)]
     chunk(last or [{"text": ""}], "STOP")
     return chunks
 
@@ -270,7 +371,7 @@ def setup_routes(app: web.Application, fake: FakeProvider) -> None:
                                        "this API.")
         if failure := fake.scripted_failure(key):
             return error_response(failure.status, f"scripted failure {failure.status}", failure.retry_after)
-        if problem := validate(body):
+        if problem := validate(body, model):
             return error_response(400, problem)
         reply = plan_reply(neutral_view(body))
         if reply.hang:
