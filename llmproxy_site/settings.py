@@ -82,7 +82,8 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "llm-proxy"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "llm-proxy",
+                          "OPTIONS": {"MAX_ENTRIES": env.int("LOCAL_CACHE_MAX_ENTRIES", default=20_000)}}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -151,6 +152,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 
 # ---------------------------------------------------------------- commands and sessions
 
+# How long a provider's signed reasoning is kept for a client of another protocol to replay it
+# (proxy_app/reasoning_state.py): an agent's tool loop, and the pauses a person takes within it.
+REASONING_STATE_TTL_SECONDS = env.int("REASONING_STATE_TTL_SECONDS", default=6 * 3600)
+
 COMMAND_PREFIX = env("COMMAND_PREFIX", default="!/")
 DISABLE_INTERACTIVE_COMMANDS = env.bool("DISABLE_INTERACTIVE_COMMANDS", default=False)
 OPENAI_URL_COMMAND_ENABLED = env.bool("OPENAI_URL_COMMAND_ENABLED", default=True)
@@ -200,9 +205,10 @@ LOOP_DETECTION_MIN_REPETITIONS_SHORT = env.int("LOOP_DETECTION_MIN_REPETITIONS_S
 LOOP_DETECTION_MIN_REPETITIONS_MEDIUM = env.int("LOOP_DETECTION_MIN_REPETITIONS_MEDIUM", default=4)
 LOOP_DETECTION_MIN_REPETITIONS_LONG = env.int("LOOP_DETECTION_MIN_REPETITIONS_LONG", default=3)
 LOOP_DETECTION_ANALYSIS_INTERVAL = env.int("LOOP_DETECTION_ANALYSIS_INTERVAL", default=64)
-# Paraphrased text loops (the same content in other words), on by default: no false positive on tests/corpus/loops.
-LOOP_DETECTION_PARAPHRASE_ENABLED = env.bool("LOOP_DETECTION_PARAPHRASE_ENABLED", default=True)
-LOOP_DETECTION_PARAPHRASE_SIMILARITY = env.float("LOOP_DETECTION_PARAPHRASE_SIMILARITY", default=0.45)
+# Paraphrased text loops (the same content in other words): off by default, as it halts some legitimate
+# reference-style prose (tests/corpus/loops: codex-text-legit-security-release-notes).
+LOOP_DETECTION_PARAPHRASE_ENABLED = env.bool("LOOP_DETECTION_PARAPHRASE_ENABLED", default=False)
+LOOP_DETECTION_PARAPHRASE_SIMILARITY = env.float("LOOP_DETECTION_PARAPHRASE_SIMILARITY", default=0.5)
 # Tool-call loops, counted from each request's own conversation (no per-session or time-window state;
 # TOOL_LOOP_TTL_SECONDS is no longer read). Limits are calls allowed before the model is warned
 # (chance_then_break: the next call is let through with a warning, the one after is stopped) or stopped (break).

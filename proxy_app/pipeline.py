@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 
+from . import reasoning_state
 from .context import AttemptRecord, RequestContext, _live_observers, emit_live, finish_request
 from .guards import guard_response, guard_stream
 from .registry import BackendRuntime, Registry
@@ -137,6 +138,11 @@ class AttemptRunner:
             return result
         raise _exhausted_error(self.errors, soonest_recovery(self.plan.targets, registry))
 
+    @property
+    def served_protocol(self) -> str | None:
+        """The wire protocol of the backend whose answer ``run`` last returned."""
+        return self._current[1].connector.protocol.NAME if self._current is not None else None
+
     async def failed_after_start(self, err: c.ProxyError) -> None:
         """The attempt ``run`` last returned failed after all (its stream broke off before any
         content): recorded as failed, with the same consequences for its key; raises when the
@@ -202,8 +208,12 @@ async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestCo
     if _live_observers:
         emit_live("start", ctx, {"targets": [str(t) for t in plan.targets], "policy": plan.policy})
     if not chat.stream:
-        resp = await AttemptRunner(plan, ctx).run(lambda rt, model, key: rt.connector.complete(chat, model, key))
+        runner = AttemptRunner(plan, ctx)
+        resp = await runner.run(lambda rt, model, key: rt.connector.complete(chat, model, key))
         ctx.usage = resp.usage
+        if chat.tools and runner.served_protocol is not None:
+            reasoning_state.remember(ctx.session_key, resp.parts, backend_protocol=runner.served_protocol,
+                                     client_protocol=chat.source_protocol)
         resp = guard_response(resp, chat, ctx)
         answer = resp.text()
         if _usage_missing(ctx.usage):
@@ -238,8 +248,26 @@ async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestCo
     # not at the first token: sending the head then took ~0.2 ms of the first token's way out.
     encoder = frontend.stream_encoder(chat)
     events = _failing_over(runner, open_stream, upstream, first)
+    if chat.tools and runner.served_protocol != chat.source_protocol:
+        events = _keeping_reasoning(events, runner, chat, ctx)
     body = _stream_body(guard_stream(events, chat, ctx), encoder, ctx, upstream=events, chat=chat)
     return _streaming_response(body, encoder)
+
+
+async def _keeping_reasoning(events: AsyncIterator[c.StreamEvent], runner: AttemptRunner, chat: c.ChatRequest,
+                             ctx: RequestContext) -> AsyncIterator[c.StreamEvent]:
+    """The events, unchanged; at a completed answer its signed reasoning is kept for the client's
+    replay (``reasoning_state``). Only streams of tool-using requests across protocols pass here."""
+    collected = reasoning_state.StreamedReasoning()
+    try:
+        async for event in events:
+            collected.feed(event)
+            if isinstance(event, c.StreamEnd) and runner.served_protocol is not None:
+                reasoning_state.remember(ctx.session_key, collected.parts(), backend_protocol=runner.served_protocol,
+                                         client_protocol=chat.source_protocol)
+            yield event
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
 
 
 async def _failing_over(

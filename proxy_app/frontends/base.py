@@ -23,6 +23,7 @@ from ..guards import inject_tool_loop_warning, redact_request
 from ..limits import limits_check
 from ..model_defaults import defaults_apply
 from ..pipeline import answer_directly, resolve_route, serve_chat
+from ..reasoning_state import restore as reasoning_restore
 from ..registry import Registry, get_registry
 from ..translation import canonical as c
 
@@ -163,6 +164,8 @@ async def handle_chat(
             openai_url=hints.openai_url,
         )
         await defaults_apply(chat, plan.targets[0])
+        if plan.registry.backends[plan.targets[0].backend].connector.protocol.NAME != chat.source_protocol:
+            await reasoning_restore(chat, ctx.session_key)
         return await serve_chat(frontend, chat, ctx, plan)
     except c.ProxyError as err:
         ctx.status, ctx.error_type, ctx.error_message = err.status, err.kind, err.message

@@ -155,13 +155,16 @@ def _block_in(block: Any, where: str) -> c.Part:
             raise c.ProxyError(f"'{where}.input' must be an object", param=f"{where}.input")
         return c.ToolCallPart(call_id, name, _dumps(args), extra=_extra(block, ("type", "id", "name", "input")))
     if kind == "thinking":
+        signature = block.get("signature")
         return c.ThinkingPart(
             require_str(block, "thinking", where),
-            signature=block.get("signature"),
+            signature=signature,
             extra=_extra(block, ("type", "thinking", "signature")),
+            origin=NAME if signature else None,
         )
     if kind == "redacted_thinking":
-        return c.ThinkingPart("", redacted_data=require_str(block, "data", where), extra=_extra(block, ("type", "data")))
+        return c.ThinkingPart("", redacted_data=require_str(block, "data", where), extra=_extra(block, ("type", "data")),
+                              origin=NAME)
     if not isinstance(kind, str):
         raise c.ProxyError(f"'{where}.type' is required", param=f"{where}.type")
     return c.RawPart(NAME, block)  # document, search_result, server tool blocks, …
@@ -448,8 +451,8 @@ def _part_out(part: c.Part, same: bool, where: str) -> dict[str, Any] | None:
     elif isinstance(part, c.ToolCallPart):
         block = {"type": "tool_use", "id": part.id, "name": part.name, "input": _tool_input(part.arguments, where)}
     elif isinstance(part, c.ThinkingPart):
-        # Only Anthropic-issued signatures verify; thinking from other protocols cannot be replayed.
-        if not same:
+        # Only Anthropic-issued signatures verify; thinking from other providers cannot be replayed.
+        if not same and part.origin != NAME:
             return None
         if part.redacted_data is not None:
             block = {"type": "redacted_thinking", "data": part.redacted_data}

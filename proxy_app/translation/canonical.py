@@ -64,12 +64,17 @@ class ToolResultPart:
 
 @dataclass(slots=True)
 class ThinkingPart:
-    """Reasoning text; ``signature`` (Anthropic/Gemini) must survive round trips untouched."""
+    """Reasoning text; ``signature`` (Anthropic/Gemini) must survive round trips untouched.
+
+    ``origin`` names the protocol whose provider issued the signature (or redacted payload): only
+    that protocol's encoder replays it, whichever protocol the client speaks (see
+    ``proxy_app.reasoning_state``)."""
 
     text: str
     signature: str | None = None
     redacted_data: str | None = None  # Anthropic ``redacted_thinking`` payload
     extra: Extra = None
+    origin: str | None = None
 
 
 @dataclass(slots=True)

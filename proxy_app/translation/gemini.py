@@ -106,6 +106,8 @@ _THINKING_LEVELS = ("minimal", "low", "medium", "high")
 # Documented stand-in for a missing thought signature on a function call replayed into a
 # Gemini 3 conversation from another model/protocol (otherwise the API answers 400).
 DUMMY_THOUGHT_SIGNATURE = "skip_thought_signature_validator"
+# Marker (in a ThinkingPart's same-protocol extra) on a signature-only part that came without ``thought``.
+_NOT_A_THOUGHT = "__gemini_not_a_thought__"
 
 _SCHEMA_KEYS = frozenset(
     {
@@ -405,9 +407,13 @@ def _part_in(raw: Any, where: str, ids: _CallIds, *, model_turn: bool) -> c.Part
         text = part["text"]
         if not isinstance(text, str):
             raise c.ProxyError(f"'{where}.text' must be a string", param=f"{where}.text")
-        if part.get("thought") is True:
+        if part.get("thought") is True or (not text and part.get("thoughtSignature")):
+            # a thought, or a signature-only part (how a stream's signature can arrive): reasoning state
             rest = _rest(part, "text", "thought", "thoughtSignature")
-            return c.ThinkingPart(text, signature=part.get("thoughtSignature"), extra=rest or None)
+            if part.get("thought") is not True:
+                rest[_NOT_A_THOUGHT] = True
+            signature = part.get("thoughtSignature")
+            return c.ThinkingPart(text, signature=signature, extra=rest or None, origin=NAME if signature else None)
         return c.TextPart(text, extra=_rest(part, "text") or None)
     for key, uri_key in (("inlineData", "data"), ("fileData", "fileUri")):
         if key in part:
@@ -797,12 +803,16 @@ def _part_out(part: c.Part, mode: str, names: dict[str, str]) -> dict[str, Any] 
     if isinstance(part, c.ToolCallPart):
         return _merge({"functionCall": {"name": part.name, "args": _args_obj(part.arguments)}}, part.extra, mode)
     if isinstance(part, c.ThinkingPart):
-        if mode == "none" or (not part.text and not part.signature):
-            return None  # another protocol's reasoning means nothing to Gemini
-        wire: dict[str, Any] = {"text": part.text, "thought": True}
+        if (mode == "none" and part.origin != NAME) or (not part.text and not part.signature):
+            return None  # another provider's reasoning means nothing to Gemini
+        if mode == "none" and not part.text:
+            return None  # a call's signature: it goes back on the call (request_from_canonical)
+        extra = dict(part.extra or {})
+        wire: dict[str, Any] = {"text": part.text} if extra.pop(_NOT_A_THOUGHT, False) else {"text": part.text,
+                                                                                           "thought": True}
         if part.signature:
             wire["thoughtSignature"] = part.signature
-        return _merge(wire, part.extra, mode)
+        return _merge(wire, extra, mode)
     if isinstance(part, c.ToolResultPart):
         name = part.name or names.get(part.tool_call_id)
         if not name:
@@ -818,6 +828,15 @@ def _part_out(part: c.Part, mode: str, names: dict[str, str]) -> dict[str, Any] 
         return _merge({"functionResponse": response}, part.extra, mode)
     if isinstance(part, c.RawPart) and part.protocol == NAME:
         return part.data
+    return None
+
+
+def _call_signature(msg: c.Message) -> str | None:
+    """The thought signature Gemini issued with this turn's calls, restored from another protocol's
+    history (a signature-only thinking part: see ``proxy_app.reasoning_state``)."""
+    for part in msg.parts:
+        if isinstance(part, c.ThinkingPart) and part.origin == NAME and part.signature and not part.text:
+            return part.signature
     return None
 
 
@@ -849,10 +868,12 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
             parts = [p for p in parts if "text" in p]
         if not parts and not same:
             continue
-        if needs_signature and msg.role == "assistant":
+        if not same and msg.role == "assistant":
             calls = [p for p in parts if "functionCall" in p]
             if calls and not any("thoughtSignature" in p for p in calls):
-                calls[0]["thoughtSignature"] = DUMMY_THOUGHT_SIGNATURE
+                issued = _call_signature(msg)
+                if issued is not None or needs_signature:
+                    calls[0]["thoughtSignature"] = issued or DUMMY_THOUGHT_SIGNATURE
         role = _wire_role(msg, same)
         new_content = same and bool(msg.extra and msg.extra.get("new_content"))
         if contents and contents[-1].get("role") == role and not new_content:

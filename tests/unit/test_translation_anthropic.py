@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import orjson
@@ -288,8 +289,10 @@ def test_it_reads_tool_result_blocks_with_images_and_errors() -> None:
 def test_it_keeps_thinking_signatures_and_redacted_thinking() -> None:
     req = a.request_to_canonical(THINKING_WITH_TOOLS)
     thinking, redacted, _call = req.messages[1].parts
-    assert thinking == c.ThinkingPart(THINKING_WITH_TOOLS["messages"][1]["content"][0]["thinking"], signature=SIGNATURE)
-    assert redacted == c.ThinkingPart("", redacted_data="EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8c")
+    assert thinking == c.ThinkingPart(THINKING_WITH_TOOLS["messages"][1]["content"][0]["thinking"], signature=SIGNATURE,
+                                      origin="anthropic")
+    assert redacted == c.ThinkingPart("", redacted_data="EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8c",
+                                      origin="anthropic")
     assert req.reasoning == c.Reasoning(budget_tokens=10000)
     assert req.max_tokens == 16000
 
@@ -592,7 +595,8 @@ def test_it_reads_response_parts_stop_reason_and_usage() -> None:
                                            '{"location":"San Francisco, CA","unit":"celsius"}')
     assert resp.usage == c.Usage(input_tokens=4512, output_tokens=40, cached_tokens=3000, cache_creation_tokens=1500)
     thinking = a.response_to_canonical(THINKING_RESPONSE)
-    assert thinking.parts[0] == c.ThinkingPart(THINKING_RESPONSE["content"][0]["thinking"], signature=SIGNATURE)
+    assert thinking.parts[0] == c.ThinkingPart(THINKING_RESPONSE["content"][0]["thinking"], signature=SIGNATURE,
+                                               origin="anthropic")
     assert thinking.stop_sequence == "END"
 
 
@@ -924,8 +928,8 @@ _image = st.one_of(
 )
 _user_part = st.one_of(st.builds(c.TextPart, _text), _image)
 _thinking = st.one_of(
-    st.builds(c.ThinkingPart, _text, signature=_ident),
-    st.builds(c.ThinkingPart, st.just(""), redacted_data=_ident),
+    st.builds(c.ThinkingPart, _text, signature=_ident, origin=st.sampled_from([None, "anthropic", "gemini"])),
+    st.builds(c.ThinkingPart, st.just(""), redacted_data=_ident, origin=st.sampled_from([None, "anthropic"])),
 )
 
 
@@ -998,9 +1002,10 @@ def _expected(req: c.ChatRequest, thinking_on: bool = False) -> dict[str, Any]:
     """What survives a trip through the wire; ``thinking_on``: the wire turned thinking on for a
     client of another protocol, so the sampling settings Anthropic refuses beside it were dropped."""
     messages = copy.deepcopy(req.messages)
-    if req.source_protocol != a.NAME:  # thinking from another protocol can never be replayed to Anthropic
-        for msg in messages:
-            msg.parts = [p for p in msg.parts if not isinstance(p, c.ThinkingPart)]
+    for msg in messages:
+        if req.source_protocol != a.NAME:  # only thinking Anthropic signed replays to Anthropic
+            msg.parts = [p for p in msg.parts if not isinstance(p, c.ThinkingPart) or p.origin == a.NAME]
+        msg.parts = [dataclasses.replace(p, origin=None) if isinstance(p, c.ThinkingPart) else p for p in msg.parts]
     tool_choice, parallel = req.tool_choice, req.parallel_tool_calls
     if tool_choice is None and parallel is False:
         tool_choice = c.ToolChoice("auto")  # disabling parallel use needs a tool_choice object to ride on
@@ -1026,7 +1031,8 @@ def test_it_keeps_canonical_requests_stable_through_the_wire(req: c.ChatRequest)
     wire = a.request_from_canonical(req)
     assert orjson.loads(orjson.dumps(wire)) == wire  # plain JSON, nothing else
     back = a.request_to_canonical(wire)
-    got = _expected(back) | {"messages": _strip_markers(back.messages)}
+    got = _expected(back) | {"messages": _expected(back)["messages"]}
+    got["messages"] = _strip_markers(got["messages"])
     thinking_on = wire.get("thinking", {}).get("type") not in (None, "disabled")
     assert got == _expected(req, thinking_on)
     assert back.source_protocol == a.NAME
