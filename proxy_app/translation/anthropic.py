@@ -9,6 +9,7 @@ import orjson
 
 from . import canonical as c
 from .common import (
+    WEB_SEARCH,
     as_int,
     as_number,
     new_id,
@@ -77,6 +78,9 @@ ERROR_KINDS_IN = {
     "timeout_error": "timeout",
     "overloaded_error": "overloaded",
 }
+
+# Anthropic's server-side web search, for clients that offer their own provider's (Codex).
+WEB_SEARCH_TOOL = {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
 
 # Thinking budgets used when a request only names an effort level.
 EFFORT_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 8192, "high": 24576}
@@ -662,6 +666,8 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
         out["stop_sequences"] = list(req.stop)
     if req.tools is not None:
         out["tools"] = [_tool_out(tool, same) for tool in req.tools]
+    if not same and req.meta.get(WEB_SEARCH):
+        out.setdefault("tools", []).append(dict(WEB_SEARCH_TOOL))
     tool_choice = _tool_choice_out(req)
     if tool_choice is not None:
         out["tool_choice"] = tool_choice

@@ -7,7 +7,7 @@ import re
 import secrets
 from typing import Any
 
-from .canonical import ProxyError
+from .canonical import Message, ProxyError, TextPart
 
 _DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[^,;]*)*;base64,(?P<data>.*)$", re.S)
 
@@ -71,3 +71,22 @@ def as_int(obj: dict[str, Any], key: str) -> int | None:
 def split_known(payload: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
     """The fields of ``payload`` a translator does not model, kept for same-protocol passthrough."""
     return {k: v for k, v in payload.items() if k not in known}
+
+
+# ``ChatRequest.meta`` key: the client offered its provider's built-in web search (Codex's
+# ``web_search`` tool); each backend protocol maps it to its own search or says it has none.
+WEB_SEARCH = "web_search"
+WEB_SEARCH_UNAVAILABLE = (
+    "Note from the gateway: the web_search tool is not available with this model. "
+    "If answering needs a web search, say that it cannot be done here."
+)
+
+
+def web_search_note(messages: list[Message]) -> list[Message]:
+    """``messages`` with the note that web search is unavailable, as a system message after the
+    system prompt (the same text every request, so the cached prefix stays stable)."""
+    leading = 0
+    while leading < len(messages) and messages[leading].role == "system":
+        leading += 1
+    note = Message("system", [TextPart(WEB_SEARCH_UNAVAILABLE)])
+    return [*messages[:leading], note, *messages[leading:]]

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from . import canonical as c
-from .common import new_id, parse_data_url
+from .common import WEB_SEARCH, new_id, parse_data_url, web_search_note
 
 NAME = "gemini"
 
@@ -855,7 +855,8 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
     contents: list[dict[str, Any]] = []
     system_parts: list[dict[str, Any]] = []
     system_extra: dict[str, Any] = {}
-    for msg in req.messages:
+    messages = web_search_note(req.messages) if req.meta.get(WEB_SEARCH) and not same else req.messages
+    for msg in messages:
         parts = [w for w in (_part_out(p, mode, names) for p in msg.parts) if w is not None]
         if msg.role == "system" and (same or not contents):
             system_parts.extend(p for p in parts if same or "text" in p)

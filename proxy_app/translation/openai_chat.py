@@ -7,6 +7,7 @@ from typing import Any
 
 from . import canonical as c
 from .common import (
+    WEB_SEARCH,
     as_int,
     as_number,
     new_id,
@@ -15,6 +16,7 @@ from .common import (
     require_str,
     split_known,
     to_data_url,
+    web_search_note,
 )
 from .sse import sse_data
 
@@ -280,7 +282,8 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
     """Build the OpenAI wire request for ``req`` (``req.model`` is the upstream model name)."""
     same = req.source_protocol == NAME
     out: dict[str, Any] = {"model": req.model, "messages": []}
-    for msg in req.messages:
+    messages = web_search_note(req.messages) if req.meta.get(WEB_SEARCH) and not same else req.messages
+    for msg in messages:
         out["messages"].extend(_message_from_canonical(msg, same))
     if req.stream:
         out["stream"] = True
@@ -326,7 +329,14 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
         if req.metadata is not None:
             out["metadata"] = req.metadata
         out.update(req.extra)
+    elif req.source_protocol == "openai_responses":
+        # the Responses fields Chat Completions takes as they are (Codex's cache identity, its no-store)
+        out.update({k: req.extra[k] for k in _SHARED_WITH_RESPONSES if k in req.extra})
     return out
+
+
+# Request fields that mean the same in OpenAI's Responses and Chat Completions APIs.
+_SHARED_WITH_RESPONSES = ("prompt_cache_key", "store", "safety_identifier", "service_tier")
 
 
 # ---------------------------------------------------------------- response

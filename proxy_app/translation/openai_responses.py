@@ -7,7 +7,7 @@ from typing import Any
 
 from . import canonical as c
 from . import openai_chat
-from .common import as_int, as_number, new_id, parse_data_url, require_str, split_known, to_data_url
+from .common import WEB_SEARCH, as_int, as_number, new_id, parse_data_url, require_str, split_known, to_data_url
 from .sse import sse_event
 
 NAME = "openai_responses"
@@ -189,7 +189,9 @@ def _input_in(value: Any) -> list[c.Message]:
             if not isinstance(name, str) or not isinstance(call_id, str):
                 raise c.ProxyError(f"'{where}.call_id' and '{where}.name' are required", param=where)
             arguments = item.get("arguments")
-            x = {k: v for k, v in item.items() if k not in ("type", "call_id", "name", "arguments")}
+            x = {k: v for k, v in item.items() if k not in ("type", "call_id", "name", "arguments", "namespace")}
+            if isinstance(item.get("namespace"), str):
+                name = flat_name(item["namespace"], name)
             turns.assistant(c.ToolCallPart(call_id, name, arguments if isinstance(arguments, str) else "{}",
                                            extra={X: x} if x else None))
         elif kind == "function_call_output":
@@ -220,6 +222,15 @@ def _tools_in(value: Any) -> tuple[list[c.Tool] | None, list[dict[str, Any]]]:
     for i, tool in enumerate(value):
         if not isinstance(tool, dict):
             raise c.ProxyError(f"'tools[{i}]' must be an object", param=f"tools[{i}]")
+        if tool.get("type") == "namespace" and isinstance(tool.get("name"), str):
+            # a group of client-run functions (Codex's multi_agent_v1, MCP servers): every backend
+            # takes them as plain functions under reversible flat names (see ``namespaced``)
+            members = [t for t in tool.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function"]
+            for member in members:
+                if isinstance(member.get("name"), str):
+                    tools.append(c.Tool(flat_name(tool["name"], member["name"]), member.get("description"),
+                                        member.get("parameters")))
+            continue
         if tool.get("type") != "function":
             builtin.append(tool)
             continue
@@ -228,6 +239,26 @@ def _tools_in(value: Any) -> tuple[list[c.Tool] | None, list[dict[str, Any]]]:
         extra = {k: v for k, v in tool.items() if k not in ("type", "name", "description", "parameters")} or None
         tools.append(c.Tool(tool["name"], tool.get("description"), tool.get("parameters"), extra=extra))
     return (tools or None), builtin
+
+
+NAMESPACE_SEPARATOR = "__"
+
+
+def flat_name(namespace: str, name: str) -> str:
+    """A namespaced function's name for backends that know no namespaces."""
+    return f"{namespace}{NAMESPACE_SEPARATOR}{name}"
+
+
+def namespaced(name: str, echo: dict[str, Any] | None) -> tuple[str, str | None]:
+    """A call's ``(name, namespace)`` for the client: a flat name of one of the request's namespace
+    tools is split back, as Codex resolves a call by both fields."""
+    if NAMESPACE_SEPARATOR in name:
+        for tool in (echo or {}).get("tools") or []:
+            if isinstance(tool, dict) and tool.get("type") == "namespace" and isinstance(tool.get("name"), str):
+                prefix = tool["name"] + NAMESPACE_SEPARATOR
+                if name.startswith(prefix):
+                    return name[len(prefix):], tool["name"]
+    return name, None
 
 
 def _tool_choice_in(value: Any) -> tuple[c.ToolChoice | None, Any]:
@@ -338,6 +369,8 @@ def request_to_canonical(payload: dict[str, Any]) -> c.ChatRequest:
         req.meta[META_INPUT_STRING] = True
     if builtin:
         req.meta[META_BUILTIN_TOOLS] = builtin
+        if any(t.get("type") in ("web_search", "web_search_preview") for t in builtin):
+            req.meta[WEB_SEARCH] = True
     if raw_choice is not None or (tool_choice is not None and not tools):
         req.meta[META_TOOL_CHOICE] = payload["tool_choice"]
     if isinstance(payload.get("reasoning"), dict):
@@ -690,7 +723,17 @@ def _status_for(stop_reason: c.StopReason | None) -> str:
     return "incomplete" if stop_reason in INCOMPLETE_REASON_OUT else "completed"
 
 
-def _output_items(parts: list[c.Part], item_status: str) -> list[dict[str, Any]]:
+def _function_call_item(item_id: str, status: str, arguments: str, call_id: str, name: str,
+                        echo: dict[str, Any] | None) -> dict[str, Any]:
+    name, namespace = namespaced(name, echo)
+    item = {"id": item_id, "type": "function_call", "status": status, "arguments": arguments, "call_id": call_id,
+            "name": name}
+    if namespace is not None:
+        item["namespace"] = namespace
+    return item
+
+
+def _output_items(parts: list[c.Part], item_status: str, echo: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     message: dict[str, Any] | None = None
     for part in parts:
@@ -718,8 +761,8 @@ def _output_items(parts: list[c.Part], item_status: str) -> list[dict[str, Any]]
                 item["encrypted_content"] = x["encrypted_content"]
             items.append(item)
         elif isinstance(part, c.ToolCallPart):
-            items.append({"id": _x(part.extra).get("id") or new_id("fc_"), "type": "function_call",
-                          "status": "completed", "arguments": part.arguments, "call_id": part.id, "name": part.name})
+            items.append(_function_call_item(_x(part.extra).get("id") or new_id("fc_"), "completed", part.arguments,
+                                             part.id, part.name, echo))
         elif isinstance(part, c.RawPart) and part.protocol == NAME:
             items.append(part.data)
     return items
@@ -730,7 +773,7 @@ def response_from_canonical(resp: c.ChatResponse, *, model: str, echo: dict[str,
     status = _status_for(resp.stop_reason)
     body = response_object(
         id=_response_id(resp.id), model=model, created_at=resp.created or int(time.time()), status=status,
-        output=_output_items(resp.parts, "incomplete" if status == "incomplete" else "completed"),
+        output=_output_items(resp.parts, "incomplete" if status == "incomplete" else "completed", echo),
         usage=resp.usage, echo=echo, stop_reason=resp.stop_reason,
     )
     body.update({k: v for k, v in resp.extra.items() if k in _RESPONSE_EXTRAS and k != "system_fingerprint"})
@@ -955,8 +998,7 @@ class StreamEncoder:
         if isinstance(event, c.ToolCallStart):
             # parallel calls may interleave their argument deltas: keep earlier calls open
             out += b"".join(self._close(i) for i in list(self._open) if self._output[i]["type"] != "function_call")
-            item = {"id": new_id("fc_"), "type": "function_call", "status": "in_progress", "arguments": "",
-                    "call_id": event.id, "name": event.name}
+            item = _function_call_item(new_id("fc_"), "in_progress", "", event.id, event.name, self.echo)
             index, added = self._add(item)
             self._tools[event.index] = index
             return out + added

@@ -910,3 +910,60 @@ def test_a_stream_survives_encoding_and_decoding(
     end = decoded[-1]
     assert isinstance(end, c.StreamEnd) and end.usage == usage
     assert end.stop_reason == ("max_tokens" if stop == "max_tokens" else "tool_use" if calls else "end_turn")
+
+
+# ---------------------------------------------------------------- Codex CLI's tools on other backends
+
+CODEX_TOOLS_REQUEST: dict[str, Any] = {
+    "model": "gpt-5.1-codex",
+    "input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "spawn a helper"}]},
+        {"type": "function_call", "name": "spawn_agent", "namespace": "multi_agent_v1", "call_id": "call_1",
+         "arguments": "{\"message\":\"hi\"}"},
+        {"type": "function_call_output", "call_id": "call_1", "output": "agent a1 started"},
+    ],
+    "tools": [
+        {"type": "function", "name": "exec_command", "parameters": {"type": "object", "properties": {}}},
+        {"type": "namespace", "name": "multi_agent_v1", "description": "Sub-agents.", "tools": [
+            {"type": "function", "name": "spawn_agent", "parameters": {"type": "object", "properties": {}}},
+            {"type": "function", "name": "wait_agent", "parameters": {"type": "object", "properties": {}}}]},
+        {"type": "web_search", "external_web_access": False},
+    ],
+}
+
+
+def test_namespace_tools_reach_chat_backends_as_functions_and_come_back_namespaced() -> None:
+    from proxy_app.translation import anthropic as a
+    from proxy_app.translation import openai_chat as oc
+
+    req = r.request_to_canonical(copy.deepcopy(CODEX_TOOLS_REQUEST))
+    assert [t.name for t in req.tools or []] == ["exec_command", "multi_agent_v1__spawn_agent",
+                                                 "multi_agent_v1__wait_agent"]
+    chat = oc.request_from_canonical(req)
+    assert [t["function"]["name"] for t in chat["tools"]] == [t.name for t in req.tools or []]
+    assert chat["messages"][2]["tool_calls"][0]["function"]["name"] == "multi_agent_v1__spawn_agent"
+    # the model's call goes back to Codex as name + namespace, the two fields it resolves calls by
+    resp = c.ChatResponse("r", "m", [c.ToolCallPart("call_2", "multi_agent_v1__wait_agent", "{}")], "tool_use")
+    body = r.response_from_canonical(resp, model="m", echo=r.request_echo(CODEX_TOOLS_REQUEST))
+    assert body["output"][0]["name"] == "wait_agent" and body["output"][0]["namespace"] == "multi_agent_v1"
+    encoder = r.StreamEncoder(model="m", echo=r.request_echo(CODEX_TOOLS_REQUEST))
+    frames = encoder.encode(c.ToolCallStart(0, "call_3", "multi_agent_v1__spawn_agent")).decode()
+    assert '"name":"spawn_agent","namespace":"multi_agent_v1"' in frames.replace(" ", "")
+    # a plain function keeps its name and gets no namespace
+    plain = r.response_from_canonical(c.ChatResponse("r", "m", [c.ToolCallPart("c", "exec_command", "{}")]),
+                                      model="m", echo=r.request_echo(CODEX_TOOLS_REQUEST))
+    assert "namespace" not in plain["output"][0]
+    # web_search: Anthropic's own server tool; others are told it is not there
+    assert a.request_from_canonical(req)["tools"][-1] == {"type": "web_search_20250305", "name": "web_search",
+                                                          "max_uses": 5}
+    assert "web_search tool is not available" in chat["messages"][0]["content"]
+
+
+def test_codex_cache_identity_reaches_chat_backends_and_its_client_metadata_does_not() -> None:
+    from proxy_app.translation import openai_chat as oc
+
+    req = r.request_to_canonical({"model": "m", "input": "hi", "prompt_cache_key": "thread-1", "store": False,
+                                  "client_metadata": {"installation_id": "i-1"}})
+    chat = oc.request_from_canonical(req)
+    assert chat["prompt_cache_key"] == "thread-1" and chat["store"] is False
+    assert "client_metadata" not in chat and "i-1" not in orjson.dumps(chat).decode()
