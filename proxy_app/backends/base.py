@@ -53,6 +53,12 @@ def retry_after_from_headers(headers: httpx.Headers) -> float | None:
     return None
 
 
+# An upstream error's response headers a client of the same protocol gets as they came (Claude Code
+# recovers by x-should-retry and Anthropic's rate-limit headers; SDKs back off by retry-after).
+PASSED_ON_HEADERS = ("retry-after", "x-should-retry", "request-id", "x-request-id", "anthropic-ratelimit-",
+                     "x-ratelimit-")
+
+
 class Connector:
     """Talks to one backend. Subclasses set ``protocol`` and override the URL/header hooks."""
 
@@ -95,6 +101,9 @@ class Connector:
         header_delay = retry_after_from_headers(headers)
         if header_delay is not None:
             err.retry_after = header_delay
+        if isinstance(parsed, dict) and status not in (401, 403):  # those are about the proxy's own key
+            kept = tuple((name, value) for name, value in headers.items() if name.lower().startswith(PASSED_ON_HEADERS))
+            err.upstream = c.UpstreamError(self.protocol.NAME, body, kept)
         return err
 
     # -- I/O -----------------------------------------------------------------

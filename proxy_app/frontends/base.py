@@ -54,6 +54,15 @@ class Frontend:
         self.protocol = protocol
 
     def error_response(self, err: c.ProxyError) -> HttpResponse:
+        upstream = err.upstream
+        if upstream is not None and upstream.protocol == self.protocol.NAME:
+            response = HttpResponse(upstream.body, status=err.status, content_type="application/json")
+            response["Content-Length"] = str(len(upstream.body))
+            for name, value in upstream.headers:
+                response[name] = value
+            if err.retry_after is not None:  # when every key cools down, the proxy knows better
+                response["Retry-After"] = str(max(1, round(err.retry_after)))
+            return response
         headers = {}
         if err.retry_after is not None:
             headers["Retry-After"] = str(max(1, round(err.retry_after)))

@@ -288,6 +288,17 @@ class ProxyError(Exception):
         self.param = param
         self.retry_after = retry_after
         self.code = code
+        self.upstream: UpstreamError | None = None  # the provider's own answer, when it came from one
 
     def __repr__(self) -> str:
         return f"ProxyError({self.status}, {self.kind}, {self.message!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamError:
+    """A provider's error answer as it came: a client of the same protocol gets it unmodified (its
+    SDK and agents recover by the provider's exact wording, ids and retry headers)."""
+
+    protocol: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...]

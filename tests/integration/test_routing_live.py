@@ -221,3 +221,18 @@ def test_an_unknown_path_under_a_protocols_prefix_is_a_404_in_that_protocol(prox
     assert r.status_code == 404 and len(r.json()["error"]["message"]) < 250
     assert proxy.fakes.gemini.requests == [] and proxy.fakes.openai.chat_requests() == []
     assert proxy.fakes.anthropic.requests == []
+
+
+def test_an_anthropic_client_gets_the_upstreams_error_as_it_came(proxy: Proxy, settings: object) -> None:
+    """Claude Code's gateway contract: the body (wording, request_id) and x-should-retry unmodified."""
+    from tests.conftest import ANTHROPIC_KEYS
+
+    settings.PROXY_MAX_ATTEMPTS = 1  # type: ignore[attr-defined]
+    proxy.fakes.anthropic.fail_key(ANTHROPIC_KEYS[0], 529, times=10)
+    resp = httpx.post(f"{proxy.url}/v1/messages", timeout=30, json={
+        "model": "anthropic:claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]},
+        headers={"x-api-key": proxy.key, "anthropic-version": "2023-06-01"})
+    assert resp.status_code == 529
+    assert resp.json() == {"type": "error", "error": {"type": "overloaded_error", "message": "scripted failure 529"},
+                           "request_id": "req_011CFakeRequestId0123456789"}
+    assert resp.headers["x-should-retry"] == "true" and resp.headers["request-id"] == "req_011CFakeRequestId0123456789"
