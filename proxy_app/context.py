@@ -42,6 +42,9 @@ class RequestContext:
     usage_estimated: bool = False
     attempts: list[AttemptRecord] = field(default_factory=list)
     loop_halts: int = 0
+    loop_halt_kind: str = ""  # tool_loop | cycle | no_progress | text_loop | paraphrase, when a guard halted
+    loop_warning_kind: str = ""  # the kind of loop a tool call was let through with a warning for
+    tool_loop: Any = None  # the request's tool-loop analysis (proxy_app.tool_loop.LoopAnalysis), built once
     redactions: int = 0
     answered_by_proxy: bool = False
     started: float = field(default_factory=time.perf_counter)

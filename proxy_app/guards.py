@@ -2,7 +2,10 @@
 
 The pure detectors live in ``redaction``, ``loop_detection`` and ``tool_loop``; this module
 applies them to canonical requests, responses and stream events, with per-session switches
-(``chat.meta`` keys set by ``!/set(...)``) overriding the operator's settings.
+(``chat.meta`` keys set by ``!/set(...)``) overriding the operator's settings. Tool-loop
+detection reads only the request's own conversation (``inject_tool_loop_warning`` builds the
+analysis once per request, before the request goes upstream, and the response guards judge the
+answer's calls against it); nothing is kept between requests.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from .context import RequestContext
 from .loop_detection import LoopConfig, LoopDetector, find_loop, halt_notice
 from .redaction import SecretRedactor
 from .token_estimate import estimate_request_tokens, estimate_tokens_for_chars
-from .tool_loop import ToolLoopTracker
+from .tool_loop import LoopAnalysis, ToolLoopConfig
 from .translation import canonical as c
 
 logger = logging.getLogger("llmproxy.guards")
@@ -86,41 +89,63 @@ def guard_response(resp: c.ChatResponse, chat: c.ChatRequest, ctx: RequestContex
         text = resp.text()
         match = find_loop(text, loop_config()) if text else None
         if match is not None:
-            ctx.loop_halts += 1
+            _halted(ctx, match.kind)
             kept = text[: match.safe_prefix_length] + halt_notice(match)
             others = [p for p in resp.parts if not isinstance(p, c.TextPart)]
             resp = dataclasses.replace(resp, parts=[*others, c.TextPart(kept)], stop_reason="loop_detected")
-    if _switch(chat, "tool-loop-detection", settings.TOOL_LOOP_DETECTION_ENABLED):
-        for part in resp.parts:
-            if isinstance(part, c.ToolCallPart):
-                verdict = tool_loop_tracker().check(ctx.session_key, part.name, part.arguments)
-                if verdict.action == "warn":
-                    _pending_warnings[ctx.session_key] = verdict.message
-                if verdict.action == "break":
-                    ctx.loop_halts += 1
-                    kept_parts = [p for p in resp.parts if not isinstance(p, c.ToolCallPart)]
-                    return dataclasses.replace(
-                        resp, parts=[*kept_parts, c.TextPart(verdict.message)], stop_reason="end_turn"
-                    )
+    calls = [(p.name, p.arguments) for p in resp.parts if isinstance(p, c.ToolCallPart)]
+    if calls and tool_loop_on(chat):
+        verdict = _tool_loop_analysis(chat, ctx).judge(calls)
+        if verdict.action == "warn":
+            ctx.loop_warning_kind = verdict.kind or ""
+        elif verdict.action == "break":
+            _halted(ctx, verdict.kind or "tool_loop")
+            kept_parts = [p for p in resp.parts if not isinstance(p, c.ToolCallPart)]
+            note = verdict.message if not resp.text() else f"\n\n{verdict.message}"
+            return dataclasses.replace(resp, parts=[*kept_parts, c.TextPart(note)], stop_reason="end_turn")
     return resp
 
 
-# chance_then_break: the warning reaches the model with the session's next request.
-_pending_warnings: dict[str, str] = {}
-
-
-def inject_tool_loop_warning(chat: c.ChatRequest, ctx: RequestContext) -> None:
-    warning = _pending_warnings.pop(ctx.session_key, None)
-    if warning:
-        chat.messages.append(c.Message("system", [c.TextPart(warning)]))
+# ---------------------------------------------------------------- tool-call loops
 
 
 @functools.lru_cache(maxsize=1)
-def tool_loop_tracker() -> ToolLoopTracker:
-    return ToolLoopTracker(
-        max_repeats=settings.TOOL_LOOP_MAX_REPEATS, ttl_seconds=settings.TOOL_LOOP_TTL_SECONDS,
-        mode=settings.TOOL_LOOP_MODE,
-    )
+def tool_loop_config() -> ToolLoopConfig:
+    return ToolLoopConfig.from_mapping({k: getattr(settings, k) for k in dir(settings) if k.startswith("TOOL_LOOP_")})
+
+
+def tool_loop_on(chat: c.ChatRequest) -> bool:
+    return _switch(chat, "tool-loop-detection", tool_loop_config().enabled)
+
+
+def _tool_loop_analysis(chat: c.ChatRequest, ctx: RequestContext) -> LoopAnalysis:
+    """The detectors' view of this request's conversation, computed once per request."""
+    analysis = ctx.tool_loop
+    if analysis is None:
+        analysis = ctx.tool_loop = LoopAnalysis.of(chat.messages, tool_loop_config())
+    return analysis
+
+
+def inject_tool_loop_warning(chat: c.ChatRequest, ctx: RequestContext) -> None:
+    """Show the model, in the request going upstream, the warnings its conversation has earned.
+
+    A call that went one past a detector's limit was let through (``chance_then_break``); its
+    result, wherever it is in the history, carries the warning. Counted from the conversation
+    alone, so the same history always gets the same notes (prompt caches keep matching) and
+    independent conversations never affect each other.
+    """
+    if not tool_loop_on(chat) or not any(m.role == "tool" for m in chat.messages):
+        return
+    notes = _tool_loop_analysis(chat, ctx).annotate_warnings()
+    if notes:
+        logger.info("tool loop warning shown to the model (%s)", ", ".join(notes))
+
+
+def _halted(ctx: RequestContext, kind: str) -> None:
+    """Record a halt on the request (its usage row and /metrics count halts by kind)."""
+    ctx.loop_halts += 1
+    ctx.loop_halt_kind = kind
+    logger.warning("%s detected: answer halted", kind)
 
 
 async def guard_stream(
@@ -128,14 +153,16 @@ async def guard_stream(
 ) -> AsyncIterator[c.StreamEvent]:
     """Pass events through, halting a looping answer and withholding a looping tool call.
 
-    On a loop the repeated tail is not forwarded, a notice and a final ``StreamEnd`` with
+    On a text loop the repeated tail is not forwarded, a notice and a final ``StreamEnd`` with
     stop reason ``loop_detected`` follow, and returning closes the upstream stream.
-    Tool calls are held back until complete, so a call judged a loop is never half-sent.
+    Tool calls are held back until complete, so a call judged a loop is never half-sent; a
+    stopped call is replaced by a notice and ``StreamEnd("end_turn")``.
     """
     detector = LoopDetector(loop_config()) if loop_detection_on(chat) else None
-    check_tools = _switch(chat, "tool-loop-detection", settings.TOOL_LOOP_DETECTION_ENABLED)
+    check_tools = tool_loop_on(chat)
     fed = 0
     held: list[c.StreamEvent] = []  # one tool call's start + argument deltas
+    calls: list[tuple[str, str]] = []  # this answer's complete calls
     answer_chars = 0
 
     def release_held() -> tuple[list[c.StreamEvent], str | None]:
@@ -144,13 +171,16 @@ async def guard_stream(
             return [], None
         start = held[0]
         assert isinstance(start, c.ToolCallStart)
-        args = "".join(e.arguments for e in held if isinstance(e, c.ToolCallDelta))
-        verdict = tool_loop_tracker().check(ctx.session_key, start.name, args)
-        if verdict.action == "warn":
-            _pending_warnings[ctx.session_key] = verdict.message
+        calls.append((start.name, "".join(e.arguments for e in held if isinstance(e, c.ToolCallDelta))))
+        verdict = _tool_loop_analysis(chat, ctx).judge(calls)
         out = list(held)
         held.clear()
-        return ([], verdict.message) if verdict.action == "break" else (out, None)
+        if verdict.action == "break":
+            _halted(ctx, verdict.kind or "tool_loop")
+            return [], verdict.message
+        if verdict.action == "warn":
+            ctx.loop_warning_kind = verdict.kind or ""
+        return out, None
 
     async for event in events:
         if check_tools and isinstance(event, c.ToolCallStart | c.ToolCallDelta):
@@ -161,7 +191,6 @@ async def guard_stream(
         if held and isinstance(event, c.ToolCallStart | c.StreamEnd | c.TextDelta | c.ThinkingDelta):
             released, stop = release_held()
             if stop:
-                ctx.loop_halts += 1
                 yield _halt(stop, chat, ctx, answer_chars)
                 yield c.StreamEnd("end_turn", ctx.usage)
                 return
@@ -176,9 +205,8 @@ async def guard_stream(
                 allowed = max(match.safe_prefix_length - fed, 0)
                 if allowed:
                     yield c.TextDelta(event.text[:allowed])
-                ctx.loop_halts += 1
+                _halted(ctx, match.kind)
                 answer_chars += allowed
-                logger.warning("loop detected (%d× a %d-char block): answer halted", match.repetitions, len(match.pattern))
                 yield _halt(halt_notice(match), chat, ctx, answer_chars)
                 yield c.StreamEnd("loop_detected", ctx.usage)
                 return

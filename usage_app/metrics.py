@@ -30,6 +30,14 @@ LATENCY = Histogram("llmproxy_request_latency_seconds", "Request latency until t
                     buckets=LATENCY_BUCKETS, registry=REGISTRY)
 TTFT = Histogram("llmproxy_time_to_first_token_seconds", "Time to the first streamed token", LABELS,
                  buckets=LATENCY_BUCKETS, registry=REGISTRY)
+LOOP_HALTS = Counter("llmproxy_loop_halts", "Answers halted by a loop guard, by kind "
+                     "(tool_loop, cycle, no_progress, text_loop, paraphrase)", ("kind",), registry=REGISTRY)
+LOOP_WARNINGS = Counter("llmproxy_loop_warnings", "Tool calls let through with a loop warning for the model, by kind",
+                        ("kind",), registry=REGISTRY)
+for _kind in ("tool_loop", "cycle", "no_progress", "text_loop", "paraphrase"):
+    LOOP_HALTS.labels(_kind)  # every kind is exported, at 0 until it happens
+    if _kind in ("tool_loop", "cycle", "no_progress"):
+        LOOP_WARNINGS.labels(_kind)
 RECORDER_OVERFLOW = Counter("llmproxy_usage_recorder_overflow", "Usage records lost to a full recorder queue",
                             registry=REGISTRY)
 RECORDER_QUEUE_DEPTH = Gauge("llmproxy_usage_recorder_queue_depth", "Usage records waiting to be written",
@@ -71,6 +79,10 @@ def observe(ctx: RequestContext) -> None:
         if value:
             series.inc(value)
     latency.observe(ctx.latency_ms / 1000.0)
+    if ctx.loop_halt_kind:
+        LOOP_HALTS.labels(ctx.loop_halt_kind).inc()
+    if ctx.loop_warning_kind:
+        LOOP_WARNINGS.labels(ctx.loop_warning_kind).inc()
     ttft = ctx.ttft_ms
     if ttft is not None:
         ttft_series.observe(ttft / 1000.0)

@@ -37,6 +37,10 @@ class UsageRecord(models.Model):
     latency_ms = models.FloatField(default=0.0)
     ttft_ms = models.FloatField(null=True, blank=True)
     loop_halts = models.PositiveSmallIntegerField(default=0)
+    loop_halt_kind = models.CharField(
+        max_length=20, blank=True, default="",
+        help_text="Which guard halted the answer: tool_loop, cycle, no_progress, text_loop or paraphrase",
+    )
     redactions = models.PositiveIntegerField(default=0)
     answered_by_proxy = models.BooleanField(default=False)
     client_disconnected = models.BooleanField(default=False)

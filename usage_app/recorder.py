@@ -257,6 +257,7 @@ def usage_values_from_context(ctx: RequestContext) -> dict[str, Any]:
         latency_ms=round(ctx.latency_ms, 3),
         ttft_ms=None if ttft is None else round(ttft, 3),
         loop_halts=ctx.loop_halts,
+        loop_halt_kind=ctx.loop_halt_kind[:20],
         redactions=ctx.redactions,
         answered_by_proxy=ctx.answered_by_proxy,
         client_disconnected=ctx.client_disconnected,

@@ -6,6 +6,7 @@ import json
 import time
 
 import anthropic
+import httpx
 import openai
 import pytest
 from google import genai
@@ -105,18 +106,103 @@ def test_redaction_can_be_switched_off_per_session(proxy: Proxy) -> None:
     assert SK_SECRET in json.dumps(proxy.fakes.openai.chat_requests()[-1].body)
 
 
-def test_a_tool_called_again_and_again_with_the_same_arguments_is_stopped(proxy: Proxy) -> None:
-    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0,
-                        default_headers={"X-Session-ID": "tool-loop"})
-    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
-    reasons = []
-    for _ in range(6):
-        resp = api.chat.completions.create(model="gpt-4o", tools=tools,
-                                           messages=[{"role": "user", "content": "weather?"}])
-        reasons.append(resp.choices[0].finish_reason)
-    assert reasons[:4] == ["tool_calls"] * 4
-    assert reasons[4] == "stop"
-    assert "get_weather" in (resp.choices[0].message.content or "")
+WEATHER_TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+
+
+def test_the_same_small_task_run_again_and_again_is_never_stopped(proxy: Proxy) -> None:
+    """The issue's case: independent runs of one prompt (no session header) used to add up to a 'loop'."""
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    for _ in range(8):
+        messages: list[dict] = [{"role": "user", "content": "weather?"}]
+        resp = api.chat.completions.create(model="gpt-4o", tools=WEATHER_TOOLS, messages=messages)
+        assert resp.choices[0].finish_reason == "tool_calls"
+        call = resp.choices[0].message.tool_calls[0]
+        messages += [resp.choices[0].message.model_dump(exclude_none=True),
+                     {"role": "tool", "tool_call_id": call.id, "content": "18 C, clear"}]
+        resp = api.chat.completions.create(model="gpt-4o", tools=WEATHER_TOOLS, messages=messages)
+        assert resp.choices[0].finish_reason == "stop"
+        assert "Tool call loop detected" not in (resp.choices[0].message.content or "")
+
+
+def _agent_run(api: openai.OpenAI, task: str, result: str, turns: int = 10) -> tuple[int, object]:
+    """An SDK agent loop: run every tool call the model makes (always with ``result``) until it stops."""
+    tools = [{"type": "function", "function": {"name": "read_file", "parameters": {
+        "type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}}]
+    messages: list[dict] = [{"role": "user", "content": task}]
+    calls = 0
+    for _ in range(turns):
+        resp = api.chat.completions.create(model="gpt-4o", tools=tools, messages=messages)
+        choice = resp.choices[0]
+        if choice.finish_reason != "tool_calls":
+            return calls, resp
+        messages.append(choice.message.model_dump(exclude_none=True))
+        for call in choice.message.tool_calls or []:
+            calls += 1
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+    raise AssertionError("the agent never stopped")
+
+
+def test_an_agent_repeating_a_call_is_warned_then_stopped(proxy: Proxy) -> None:
+    from usage_app.models import UsageRecord
+    from usage_app.recorder import flush
+
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
+    calls, resp = _agent_run(api, "[[agent:repeat 9 /work/notes.txt]] read the notes", "status: TODO\n")
+    assert calls == 5, "4 identical calls pass, the 5th passes with a warning, the 6th is stopped"
+    text = resp.choices[0].message.content or ""  # type: ignore[attr-defined]
+    assert resp.choices[0].finish_reason == "stop"  # type: ignore[attr-defined]
+    assert "Tool call loop detected" in text and "read_file" in text
+    # the model was warned: the 5th result carried the note in the request that made the 6th call
+    last = proxy.fakes.openai.chat_requests()[-1].body["messages"]
+    tool_texts = [m["content"] for m in last if m["role"] == "tool"]
+    assert ["llm-interactive-proxy" in t for t in tool_texts] == [False] * 4 + [True]
+    assert "repeating this call again will stop the request" in tool_texts[4]
+    assert flush(timeout=10)
+    kinds = list(UsageRecord.objects.order_by("id").values_list("loop_halt_kind", flat=True))
+    assert kinds == [""] * 5 + ["tool_loop"]
+    metrics = httpx.get(f"{proxy.url}/metrics", timeout=10).text
+    assert 'llmproxy_loop_halts_total{kind="tool_loop"} 1.0' in metrics
+    assert 'llmproxy_loop_warnings_total{kind="tool_loop"} 1.0' in metrics
+
+
+def _looping_history(repeats: int) -> list[dict]:
+    """A conversation where get_weather was called ``repeats`` times with the same answer, then 'continue'."""
+    messages: list[dict] = [{"role": "user", "content": "weather?"}]
+    for i in range(repeats):
+        messages.append({"role": "assistant", "content": [
+            {"type": "tool_use", "id": f"toolu_{i:02d}", "name": "get_weather",
+             "input": {"city": "Paris", "unit": "celsius"}}]})
+        content: list[dict] = [{"type": "tool_result", "tool_use_id": f"toolu_{i:02d}", "content": "18 C, clear"}]
+        if i == repeats - 1:
+            content.append({"type": "text", "text": "continue"})
+        messages.append({"role": "user", "content": content})
+    return messages
+
+
+@pytest.mark.parametrize("repeats", [4, 5])
+def test_a_streamed_tool_loop_is_stopped_with_the_protocols_own_ending(proxy: Proxy, repeats: int) -> None:
+    api = anthropic.Anthropic(base_url=f"{proxy.url}/anthropic", api_key=proxy.key, max_retries=0)
+    tools = [{"name": "get_weather", "input_schema": {"type": "object"}}]
+    with api.messages.stream(model="openai:gpt-4o", max_tokens=200, tools=tools,
+                             messages=_looping_history(repeats)) as stream:
+        final = stream.get_final_message()
+    kinds = [block.type for block in final.content]
+    if repeats == 4:  # the 5th identical call goes through (with a warning for the model to read next time)
+        assert final.stop_reason == "tool_use" and "tool_use" in kinds
+        return
+    assert final.stop_reason == "end_turn" and "tool_use" not in kinds
+    text = "".join(block.text for block in final.content if block.type == "text")
+    assert 'Tool call loop detected: "get_weather" was called 6 times in a row' in text
+
+
+def test_tool_loop_detection_can_be_switched_off_per_session(proxy: Proxy) -> None:
+    api = anthropic.Anthropic(base_url=f"{proxy.url}/anthropic", api_key=proxy.key, max_retries=0,
+                              default_headers={"X-Session-ID": "no-tool-loops"})
+    api.messages.create(model="openai:gpt-4o", max_tokens=20,
+                        messages=[{"role": "user", "content": "!/set(tool-loop-detection=off)"}])
+    final = api.messages.create(model="openai:gpt-4o", max_tokens=200, messages=_looping_history(8),
+                                tools=[{"name": "get_weather", "input_schema": {"type": "object"}}])
+    assert final.stop_reason == "tool_use"
 
 
 def test_session_temperature_defaults_apply_and_the_request_value_wins(proxy: Proxy) -> None:

@@ -312,3 +312,88 @@ def test_it_is_fast_on_a_megabyte_of_ordinary_text() -> None:
         assert detector.feed(text[i : i + 20]) is None
     elapsed = time.perf_counter() - started
     assert elapsed < 0.5
+
+
+# ---------------------------------------------------------------- paraphrased loops (opt-in)
+
+PARAPHRASE_ON = LoopConfig(paraphrase_enabled=True)
+REWORDED = [
+    "I apologize for the error. Let me fix the function so that it handles the empty list correctly. Here is the corrected version of the function.",
+    "Sorry about that mistake. I will correct the function so it properly handles an empty list. Here's the fixed version of the function.",
+    "My apologies for the error. Let me correct the function so that the empty list is handled properly. Below is the corrected function.",
+    "I'm sorry for the mistake. I'll fix the function so it correctly handles the empty list case. Here is the fixed function.",
+    "Apologies for the error in the function. Let me fix it so that an empty list is handled correctly. Here's the corrected version.",
+    "Sorry for the error. I will fix the function to handle the empty list properly. Here is the corrected version of the function.",
+]
+PARAPHRASE_LOOP = "You're right, the empty case is still broken.\n\n" + "\n\n".join(REWORDED) + "\n"
+
+
+def test_paraphrase_detection_is_off_by_default() -> None:
+    assert LoopConfig().paraphrase_enabled is False
+    assert find_loop(PARAPHRASE_LOOP) is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_it_catches_the_same_content_in_other_words(seed: int) -> None:
+    match = _feed_in_chunks(PARAPHRASE_LOOP, seed, PARAPHRASE_ON)
+    assert match is not None and match.kind == "paraphrase"
+    assert match == find_loop(PARAPHRASE_LOOP, PARAPHRASE_ON), "the same match however the answer is split"
+    end_of_fourth = PARAPHRASE_LOOP.index(REWORDED[3]) + len(REWORDED[3])
+    assert match.start < match.safe_prefix_length <= end_of_fourth
+    assert PARAPHRASE_LOOP[match.start : match.safe_prefix_length].split() == match.pattern.split()
+    notice = halt_notice(match)
+    assert "loop was detected" in notice and "in other words" in notice
+
+
+@pytest.mark.parametrize("name", sorted(LEGITIMATE))
+def test_paraphrase_detection_leaves_legitimate_repetition_alone(name: str) -> None:
+    assert find_loop(LEGITIMATE[name], PARAPHRASE_ON) is None
+
+
+def test_it_reads_only_prose() -> None:
+    fenced = "Here is the log:\n\n```\n" + "\n".join(REWORDED) + "\n```\n"
+    bullets = "Options:\n\n" + "".join(f"- {s}\n" for s in REWORDED)
+    labelled = "".join(f"Attempt {i}: {s}\n" for i, s in enumerate(REWORDED))
+    quoted_table = "".join(f"| {s} |\n" for s in REWORDED)
+    for text in (fenced, bullets, labelled, quoted_table):
+        assert find_loop(text, PARAPHRASE_ON) is None, text[:40]
+
+
+def test_a_sentence_repeated_word_for_word_is_not_a_paraphrase() -> None:
+    chorus = "And still the river runs, the river runs to the sea, it carries all our troubles far away.\n"
+    verses = ["The morning broke on silver hills and the miller turned his wheel.\n",
+              "The children ran beside the banks with laughter light and free.\n",
+              "The winter came with bitter winds and the ice lay thick and grey.\n",
+              "Old men sat beneath the willow telling tales of summers past.\n",
+              "Lanterns glow along the water when the evening settles down.\n"]
+    assert find_loop("".join(v + chorus for v in verses), PARAPHRASE_ON) is None
+
+
+def test_hard_wrapped_paragraphs_are_read_as_sentences() -> None:
+    wrapped = "\n".join(line for s in REWORDED for line in (s[: len(s) // 2], s[len(s) // 2 :])) + "\n"
+    match = find_loop(wrapped, PARAPHRASE_ON)
+    assert match is not None and match.kind == "paraphrase"
+
+
+def test_it_reads_paraphrase_settings_keys() -> None:
+    config = LoopConfig.from_mapping({"LOOP_DETECTION_PARAPHRASE_ENABLED": "true",
+                                      "LOOP_DETECTION_PARAPHRASE_SIMILARITY": "0.6",
+                                      "LOOP_DETECTION_PARAPHRASE_WINDOW": 16})
+    assert (config.paraphrase_enabled, config.paraphrase_similarity, config.paraphrase_window) == (True, 0.6, 16)
+    with pytest.raises(ValueError):
+        LoopConfig(paraphrase_similarity=0)
+
+
+def test_paraphrase_detection_is_fast_on_a_megabyte_of_prose() -> None:
+    rng = random.Random(7)
+    words = ("the proxy routes each request to a backend and records its usage while the guard watches the "
+             "stream for loops in the answer text and tool calls made by agents").split()
+    sentences = [" ".join(rng.choice(words) for _ in range(rng.randint(8, 20))).capitalize() + "."
+                 for _ in range(8000)]
+    text = " ".join(sentences)[:1_000_000]
+    detector = LoopDetector(LoopConfig(paraphrase_enabled=True, paraphrase_similarity=1.0))
+    started = time.perf_counter()
+    for i in range(0, len(text), 20):
+        detector.feed(text[i : i + 20])
+    elapsed = time.perf_counter() - started
+    assert elapsed < 2.0
