@@ -28,6 +28,10 @@ logger = logging.getLogger("llmproxy.pipeline")
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504, 529})
 
+# ``ChatRequest.meta`` keys: the ``backend:model`` that answered, and whether a failover route chose it.
+SERVED_MODEL = "served_model"
+ROUTED = "routed"
+
 T = TypeVar("T")
 
 
@@ -58,6 +62,7 @@ async def resolve_route(
 
     route = await route_lookup(chat.model, owner_id)
     if route is not None:
+        chat.meta[ROUTED] = True
         if not route.elements:
             raise c.ProxyError(f"failover route '{route.name}' has no elements", param="model")
         targets = [parse_target(element, registry) for element in route.elements]
@@ -95,6 +100,7 @@ class AttemptRunner:
         self._retries_of: dict[Target, int] = {}
         self._attempts: Iterator[Attempt] | None = None
         self._current: tuple[Attempt, BackendRuntime, str | None, float] | None = None
+        self.served_model: str | None = None  # ``backend:model`` of the attempt that answered
 
     async def _plan(self) -> Iterator[Attempt]:
         plan, registry = self.plan, self.plan.registry
@@ -134,6 +140,7 @@ class AttemptRunner:
             ctx.attempts.append(
                 AttemptRecord(runtime.name, model, mask_secret(key), "ok", 200, (time.perf_counter() - started) * 1000.0)
             )
+            self.served_model = f"{runtime.name}:{model}"
             self._current = (attempt, runtime, key, started)
             return result
         raise _exhausted_error(self.errors, soonest_recovery(self.plan.targets, registry))
@@ -210,6 +217,7 @@ async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestCo
     if not chat.stream:
         runner = AttemptRunner(plan, ctx)
         resp = await runner.run(lambda rt, model, key: rt.connector.complete(chat, model, key))
+        chat.meta[SERVED_MODEL] = runner.served_model
         ctx.usage = resp.usage
         if chat.tools and runner.served_protocol is not None:
             reasoning_state.remember(ctx.session_key, resp.parts, backend_protocol=runner.served_protocol,
@@ -244,6 +252,7 @@ async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestCo
 
     runner = AttemptRunner(plan, ctx)
     upstream, first = await runner.run(open_stream)
+    chat.meta[SERVED_MODEL] = runner.served_model
     # The client's response (its head and the stream's opening) starts now, as the provider's did,
     # not at the first token: sending the head then took ~0.2 ms of the first token's way out.
     encoder = frontend.stream_encoder(chat)

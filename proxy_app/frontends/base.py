@@ -22,7 +22,7 @@ from ..context import RequestContext, finish_request
 from ..guards import inject_tool_loop_warning, redact_request
 from ..limits import limits_check
 from ..model_defaults import defaults_apply
-from ..pipeline import answer_directly, resolve_route, serve_chat
+from ..pipeline import ROUTED, SERVED_MODEL, answer_directly, resolve_route, serve_chat
 from ..reasoning_state import restore as reasoning_restore
 from ..registry import Registry, get_registry
 from ..translation import canonical as c
@@ -75,7 +75,14 @@ class Frontend:
         return self.error_response(c.ProxyError(f"Invalid URL ({request.method} {path})", kind="not_found"))
 
     def client_model(self, chat: c.ChatRequest) -> str:
-        return chat.meta.get("client_model", chat.model)
+        """The model an answer names: the one the client asked for, unless the proxy chose another
+        (a session's model override or one-off, a failover route), then the one that served it,
+        as ``backend:model`` (as OpenRouter names the model that served a routed request)."""
+        asked = chat.meta.get("client_model", chat.model)
+        served = chat.meta.get(SERVED_MODEL)
+        if served and (chat.model != asked or chat.meta.get(ROUTED)):
+            return served
+        return asked
 
     def response_body(self, resp: c.ChatResponse, chat: c.ChatRequest) -> HttpResponse:
         return json_response(self.protocol.response_from_canonical(resp, model=self.client_model(chat)))

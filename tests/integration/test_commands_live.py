@@ -253,8 +253,10 @@ def test_two_claude_code_sessions_of_one_key_keep_their_own_settings(proxy: Prox
             "x-api-key": proxy.key, "anthropic-version": "2023-06-01", "x-claude-code-session-id": session})
 
     assert ask("terminal-a", "!/set(model=gemini:gemini-2.5-flash)").status_code == 200
-    assert ask("terminal-a", "read the file").status_code == 200
-    assert ask("terminal-b", "read the file").status_code == 200
+    served_a = ask("terminal-a", "read the file").json()
+    served_b = ask("terminal-b", "read the file").json()
+    assert served_a["model"] == "gemini:gemini-2.5-flash"  # the answer names the model that served it
+    assert served_b["model"] == "claude-opus-5-5"  # as asked: nothing was overridden there
     gemini_calls, openai_calls = proxy.fakes.gemini.chat_requests(), proxy.fakes.openai.chat_requests()
     assert len(gemini_calls) == 1 and "gemini-2.5-flash" in gemini_calls[0].path
     assert len(openai_calls) == 1  # terminal b: the default backend, untouched by terminal a's command

@@ -151,7 +151,7 @@ def test_the_seed_failover_example_serves_from_the_second_element(proxy: Proxy) 
     proxy.fakes.openrouter.fail_key(proxy.fakes.openrouter and "sk-or-v1-fake-openrouter-key-0000000001", 500)
     resp = api.chat.completions.create(model="main_fallback", messages=[{"role": "user", "content": "who answers?"}])
     assert resp.choices[0].message.content == "Hello from the fake provider! You said: who answers?"
-    assert resp.model == "main_fallback"
+    assert resp.model == "openai:gpt-4o-mini"  # the answer names the route element that served it
     assert [r.body["model"] for r in proxy.fakes.openrouter.chat_requests()] == ["gpt-4"]
     assert [r.body["model"] for r in proxy.fakes.openai.chat_requests()] == ["gpt-4o-mini"]
     # streamed too
@@ -159,6 +159,7 @@ def test_the_seed_failover_example_serves_from_the_second_element(proxy: Proxy) 
     chunks = list(api.chat.completions.create(model="main_fallback", stream=True,
                                               messages=[{"role": "user", "content": "again"}]))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).endswith("You said: again")
+    assert {c.model for c in chunks} == {"openai:gpt-4o-mini"}
 
 
 def test_an_empty_route_is_a_clear_error(proxy: Proxy) -> None:
