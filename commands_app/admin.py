@@ -34,7 +34,18 @@ class SessionAdmin(admin.ModelAdmin):
     list_display = ("session_id", "owner", "overrides", "last_used_at", "created_at")
     search_fields = ("session_id",)
     list_select_related = ("owner",)
-    readonly_fields = ("created_at", "last_used_at")
+    readonly_fields = ("created_at", "last_used_at", "loop_halts")
+
+    @admin.display(description="loop halts (by kind)")
+    def loop_halts(self, obj: Session) -> str:
+        """What the loop guards stopped in this session's conversation, from its usage records."""
+        from django.db.models import Count
+
+        from usage_app.models import UsageRecord
+
+        rows = (UsageRecord.objects.filter(session_id=obj.session_id, proxy_key_id=obj.owner_id, loop_halts__gt=0)
+                .values("loop_halt_kind").annotate(n=Count("id")).order_by("-n"))
+        return ", ".join(f"{row['loop_halt_kind'] or 'text_loop'} ×{row['n']}" for row in rows) or "none"
 
 
 @admin.register(CommandAlias)

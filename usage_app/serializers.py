@@ -87,7 +87,7 @@ class UsageRecordSerializer(serializers.ModelSerializer[UsageRecord]):
             "id", "created_at", "proxy_key_id", "owner", "project", "user", "session_id", "protocol", "path",
             "requested_model", "backend", "model", "attempts", "attempt_log", "key_hint", "status", "error_type",
             "error_message", "stream", "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens",
-            "tokens_estimated", "cost_usd", "latency_ms", "ttft_ms", "loop_halts", "redactions",
+            "tokens_estimated", "cost_usd", "latency_ms", "ttft_ms", "loop_halts", "loop_halt_kind", "redactions",
             "answered_by_proxy", "client_disconnected",
         ]
 

@@ -122,3 +122,16 @@ def test_the_vendored_chart_library_is_served(transactional_db: None) -> None:
     assert response.status_code == 200
     assert b"Chart.js v4" in response.content[:200]
     assert response["Cache-Control"] == "max-age=3600"
+
+
+def test_the_session_page_shows_its_loop_halts_by_kind(staff_client: Client) -> None:
+    from commands_app.models import Session
+    from usage_app.models import UsageRecord
+
+    session = Session.objects.create(session_id="cc-1", overrides={})
+    for kind in ("tool_loop", "tool_loop", "no_progress"):
+        UsageRecord.objects.create(session_id="cc-1", loop_halts=1, loop_halt_kind=kind, status=200,
+                                   created_at=timezone.now())
+    page = staff_client.get(f"/admin/commands_app/session/{session.pk}/change/")
+    assert page.status_code == 200
+    assert "tool_loop ×2, no_progress ×1" in page.content.decode()
