@@ -45,6 +45,25 @@ RECORDER_QUEUE_DEPTH = Gauge("llmproxy_usage_recorder_queue_depth", "Usage recor
 RECORDER_QUEUE_DEPTH.set_function(lambda: _queue_depth())
 
 
+class _DroppedFields:
+    """``llmproxy_dropped_fields_total``: request fields a backend of another protocol did not take,
+    read at scrape time from the connectors' counts (``proxy_app.backends.base.DROPPED_FIELDS``)."""
+
+    def collect(self) -> Any:
+        from prometheus_client.core import CounterMetricFamily
+
+        from proxy_app.backends.base import DROPPED_FIELDS
+
+        family = CounterMetricFamily("llmproxy_dropped_fields", "Client request fields dropped for a backend "
+                                     "of another protocol, by field name", labels=("field", "client", "backend"))
+        for (name, client, backend), count in list(DROPPED_FIELDS.items()):
+            family.add_metric((name, client, backend), count)
+        yield family
+
+
+REGISTRY.register(_DroppedFields())
+
+
 def _queue_depth() -> float:
     from . import recorder
 

@@ -7,8 +7,10 @@ the wire format comes from the matching translation module.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import email.utils
+import logging
 import time
 from collections.abc import AsyncIterator
 from types import ModuleType
@@ -23,6 +25,8 @@ from ..guards import adapt_params
 from ..http_client import body_chunks, get_client, read_body, release_after_body, send
 from ..translation import canonical as c
 from ..translation.sse import SSEParser
+
+logger = logging.getLogger("llmproxy.backends")
 
 
 def transport_error(exc: BaseException, backend: str, *, streaming: bool = False) -> c.ProxyError:
@@ -57,6 +61,22 @@ def retry_after_from_headers(headers: httpx.Headers) -> float | None:
 # recovers by x-should-retry and Anthropic's rate-limit headers; SDKs back off by retry-after).
 PASSED_ON_HEADERS = ("retry-after", "x-should-retry", "request-id", "x-request-id", "anthropic-ratelimit-",
                      "x-ratelimit-")
+
+
+# Request fields a client sent that a backend of another protocol does not take, by field name
+# (read by /metrics: ``llmproxy_dropped_fields_total``).
+DROPPED_FIELDS: collections.Counter[tuple[str, str, str]] = collections.Counter()
+
+
+def note_dropped_fields(req: c.ChatRequest, body: dict[str, Any], backend_protocol: str) -> None:
+    """The proxy is never stricter than a provider: a field only the client's own protocol knows
+    goes through to that protocol's backends and is dropped for others, said at debug level."""
+    dropped = [name for name in req.extra if name not in body]
+    for name in dropped:
+        DROPPED_FIELDS[(name[:64], req.source_protocol, backend_protocol)] += 1
+    if dropped:
+        logger.debug("dropped for a %s backend: %s (fields of the %s protocol)", backend_protocol,
+                     ", ".join(sorted(dropped)), req.source_protocol)
 
 
 class Connector:
@@ -110,7 +130,10 @@ class Connector:
 
     def _body(self, req: c.ChatRequest, model: str) -> bytes:
         wire_req = adapt_params(dataclasses.replace(req, model=model), self.protocol.NAME)
-        return orjson.dumps(self.protocol.request_from_canonical(wire_req))
+        body = self.protocol.request_from_canonical(wire_req)
+        if req.extra and req.source_protocol != self.protocol.NAME:
+            note_dropped_fields(req, body, self.protocol.NAME)
+        return orjson.dumps(body)
 
     async def complete(self, req: c.ChatRequest, model: str, key: str | None) -> c.ChatResponse:
         """One non-streamed call; raises ``ProxyError`` for any upstream or transport failure."""

@@ -197,3 +197,20 @@ def test_openapi_schema_validates(client: object) -> None:
     docs = client.get("/api/docs/")  # type: ignore[attr-defined]
     assert docs.status_code == 200 and b"/api/docs/assets/swagger-ui-dist/swagger-ui-bundle.js" in docs.content
     assert client.get("/api/docs/assets/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200  # type: ignore[attr-defined]
+
+
+def test_fields_another_protocol_does_not_take_are_counted_by_name(usage_proxy: Proxy) -> None:
+    """Never stricter than the provider: an unknown field goes to a same-protocol backend untouched
+    and is dropped, and counted, for the others."""
+    import httpx
+
+    proxy = usage_proxy
+    headers = {"Authorization": f"Bearer {proxy.key}"}
+    for model in ("gpt-4o", "anthropic:claude-sonnet-4-5"):
+        resp = httpx.post(f"{proxy.url}/v1/chat/completions", headers=headers, timeout=10, json={
+            "model": model, "messages": [{"role": "user", "content": "hi"}], "x_future_field": {"a": 1}})
+        assert resp.status_code == 200
+    assert proxy.fakes.openai.chat_requests()[-1].body["x_future_field"] == {"a": 1}
+    assert "x_future_field" not in proxy.fakes.anthropic.chat_requests()[-1].body
+    text = httpx.get(f"{proxy.url}/metrics").text
+    assert 'llmproxy_dropped_fields_total{backend="anthropic",client="openai_chat",field="x_future_field"}' in text
