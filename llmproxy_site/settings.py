@@ -155,6 +155,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # How long a provider's signed reasoning is kept for a client of another protocol to replay it
 # (proxy_app/reasoning_state.py): an agent's tool loop, and the pauses a person takes within it.
 REASONING_STATE_TTL_SECONDS = env.int("REASONING_STATE_TTL_SECONDS", default=6 * 3600)
+# The key sealing that state into Responses clients' encrypted_content (proxy_app/reasoning_seal.py);
+# empty: derived from DJANGO_SECRET_KEY. Every process serving one set of clients needs the same one.
+REASONING_SEAL_KEY = env("REASONING_SEAL_KEY", default="")
 
 COMMAND_PREFIX = env("COMMAND_PREFIX", default="!/")
 DISABLE_INTERACTIVE_COMMANDS = env.bool("DISABLE_INTERACTIVE_COMMANDS", default=False)

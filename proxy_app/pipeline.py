@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import logging
 import random
 import time
@@ -219,9 +220,11 @@ async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestCo
         resp = await runner.run(lambda rt, model, key: rt.connector.complete(chat, model, key))
         chat.meta[SERVED_MODEL] = runner.served_model
         ctx.usage = resp.usage
-        if chat.tools and runner.served_protocol is not None:
+        if chat.tools and runner.served_protocol is not None and runner.served_protocol != chat.source_protocol:
             reasoning_state.remember(ctx.session_key, resp.parts, backend_protocol=runner.served_protocol,
                                      client_protocol=chat.source_protocol)
+            if reasoning_state.wants_sealed(chat):
+                resp = dataclasses.replace(resp, parts=reasoning_state.sealed_parts(resp.parts, runner.served_protocol))
         resp = guard_response(resp, chat, ctx)
         answer = resp.text()
         if _usage_missing(ctx.usage):
@@ -268,12 +271,18 @@ async def _keeping_reasoning(events: AsyncIterator[c.StreamEvent], runner: Attem
     """The events, unchanged; at a completed answer its signed reasoning is kept for the client's
     replay (``reasoning_state``). Only streams of tool-using requests across protocols pass here."""
     collected = reasoning_state.StreamedReasoning()
+    seal = reasoning_state.wants_sealed(chat)
     try:
         async for event in events:
             collected.feed(event)
-            if isinstance(event, c.StreamEnd) and runner.served_protocol is not None:
-                reasoning_state.remember(ctx.session_key, collected.parts(), backend_protocol=runner.served_protocol,
+            served = runner.served_protocol
+            if isinstance(event, c.StreamEnd) and served is not None:
+                reasoning_state.remember(ctx.session_key, collected.parts(), backend_protocol=served,
                                          client_protocol=chat.source_protocol)
+            if seal and served is not None and isinstance(event, c.ThinkingDelta) and (
+                    event.signature or event.redacted_data):
+                # the thinking it signs is the collector's latest part, this event's text included
+                event = reasoning_state.sealed_event(event, collected.thinking[-1].text, served)
             yield event
     finally:
         await events.aclose()  # type: ignore[attr-defined]

@@ -26,8 +26,10 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from . import reasoning_seal
 from .tool_loop import canonical_arguments
 from .translation import canonical as c
+from .translation import openai_responses
 
 logger = logging.getLogger("llmproxy.reasoning")
 
@@ -69,23 +71,84 @@ def remember(session_key: str, parts: list[c.Part], *, backend_protocol: str, cl
     task.add_done_callback(_PENDING.discard)
 
 
+def wants_sealed(chat: c.ChatRequest) -> bool:
+    """A Responses client that keeps reasoning itself (``include: ["reasoning.encrypted_content"]``)."""
+    include = chat.extra.get("include")
+    return (chat.source_protocol == openai_responses.NAME and isinstance(include, list)
+            and "reasoning.encrypted_content" in include)
+
+
+def _entry(part: c.ThinkingPart, origin: str) -> dict[str, Any]:
+    return {"text": part.text, "signature": part.signature, "redacted_data": part.redacted_data, "origin": origin}
+
+
+def sealed_parts(parts: list[c.Part], backend_protocol: str) -> list[c.Part]:
+    """An answer's parts for a Responses client, its signed reasoning (and a Gemini call's
+    signature) sealed into the reasoning items' ``encrypted_content``."""
+    out: list[c.Part] = []
+    for part in parts:
+        if isinstance(part, c.ThinkingPart) and _signed(part):
+            sealed = reasoning_seal.seal([_entry(part, backend_protocol)])
+            out.append(c.ThinkingPart(part.text, extra={openai_responses.X: {"encrypted_content": sealed}}))
+            continue
+        signature = part.extra.get("thoughtSignature") if isinstance(part, c.ToolCallPart) and part.extra else None
+        if isinstance(signature, str):
+            entry = {"text": "", "signature": signature, "redacted_data": None, "origin": backend_protocol}
+            out.append(c.ThinkingPart("", extra={openai_responses.X: {"encrypted_content": reasoning_seal.seal([entry])}}))
+        out.append(part)
+    return out
+
+
+def sealed_event(event: c.ThinkingDelta, text: str, backend_protocol: str) -> c.ThinkingDelta:
+    """A stream's signature (or redacted thinking) event for a Responses client: the signature
+    becomes the sealed state of the thinking ``text`` it signed."""
+    entry = {"text": text, "signature": event.signature, "redacted_data": event.redacted_data,
+             "origin": backend_protocol}
+    return c.ThinkingDelta(event.text, signature=reasoning_seal.seal([entry]))
+
+
+def _unsealed(message: c.Message) -> bool:
+    """Replace the message's sealed reasoning items by the state they carry; True when any did."""
+    parts: list[c.Part] = []
+    opened = False
+    for part in message.parts:
+        blob = (part.extra or {}).get(openai_responses.X, {}).get("encrypted_content") \
+            if isinstance(part, c.ThinkingPart) else None
+        state = reasoning_seal.unseal(blob)
+        if state is None:
+            parts.append(part)
+            continue
+        opened = True
+        parts.extend(c.ThinkingPart(e.get("text") or "", signature=e.get("signature"),
+                                    redacted_data=e.get("redacted_data"), origin=e.get("origin")) for e in state)
+    if opened:
+        thinking = [p for p in parts if isinstance(p, c.ThinkingPart) and p.origin]
+        message.parts = [*thinking, *(p for p in parts if not (isinstance(p, c.ThinkingPart) and p.origin))]
+    return opened
+
+
 async def restore(chat: c.ChatRequest, session_key: str) -> int:
     """Put kept reasoning back in front of the replayed calls of ``chat``'s assistant turns that lost
-    it; returns how many turns got theirs back."""
+    it: from the client's own sealed copy, else from the store; returns how many turns got theirs back."""
     wanting: dict[int, str] = {}
+    unsealed = 0
     for index, message in enumerate(chat.messages):
         if message.role != "assistant":
             continue
         call = next((p for p in message.parts if isinstance(p, c.ToolCallPart)), None)
-        if call is None or any(isinstance(p, c.ThinkingPart) and p.origin for p in message.parts):
+        if call is None:
+            continue
+        if chat.source_protocol == openai_responses.NAME and _unsealed(message):
+            unsealed += 1
+        if any(isinstance(p, c.ThinkingPart) and p.origin for p in message.parts):
             continue
         wanting[index] = _key(session_key, call)
     if not wanting:
-        return 0
+        return unsealed
     if _PENDING:
         await asyncio.gather(*list(_PENDING), return_exceptions=True)  # a write still under way
     found = await cache.aget_many(list(wanting.values()))
-    restored = 0
+    restored = unsealed
     for index, key in wanting.items():
         state = found.get(key)
         if not state:

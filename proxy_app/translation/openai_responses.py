@@ -985,9 +985,16 @@ class StreamEncoder:
                 "item_id": self._output[index]["id"], "output_index": index, "content_index": 0,
                 "delta": event.text, "logprobs": []})
         if isinstance(event, c.ThinkingDelta):
-            if not event.text:
-                return out  # signatures and redacted thinking have no Responses form
+            if not event.text and not event.signature:
+                return out  # redacted thinking has no Responses form
             index = self._current("reasoning")
+            if event.signature:  # reasoning state handed to the client (the proxy seals it: reasoning_seal)
+                if index is None:
+                    index, opened = self._open_reasoning()
+                    out += opened
+                self._output[index]["encrypted_content"] = event.signature
+                if not event.text:
+                    return out
             if index is None:
                 index, opened = self._open_reasoning()
                 out += opened

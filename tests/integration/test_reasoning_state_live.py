@@ -84,3 +84,62 @@ def test_an_anthropic_client_keeps_gemini_3_thought_signatures(proxy: Proxy) -> 
     model_turn = proxy.fakes.gemini.chat_requests()[-1].body["contents"][1]
     signature = next(p["thoughtSignature"] for p in model_turn["parts"] if "functionCall" in p)
     assert signature != "skip_thought_signature_validator"  # the one Gemini issued, not the stand-in
+
+
+def _codex_turns(proxy: Proxy, *, stream: bool) -> tuple[dict[str, object], dict[str, str], list[dict[str, object]]]:
+    """A Codex-shaped first request and the output items it got (collected from the stream's
+    ``response.completed`` when streaming)."""
+    headers = {"Authorization": f"Bearer {proxy.key}", "session-id": f"codex-sealed-{stream}"}
+    body: dict[str, object] = {
+        "model": "anthropic:claude-sonnet-4-5", "stream": stream, "store": False,
+        "include": ["reasoning.encrypted_content"], "reasoning": {"effort": "high", "summary": "auto"},
+        "max_output_tokens": 30000,
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Weather?"}]}],
+        "tools": [{"type": "function", "name": "get_weather", "parameters": TOOLS[0]["function"]["parameters"]}]}
+    resp = httpx.post(f"{proxy.url}/v1/responses", json=body, headers=headers, timeout=10)
+    if stream:
+        done = [json.loads(line[5:]) for line in resp.text.splitlines()
+                if line.startswith("data:") and '"response.completed"' in line]
+        output = done[0]["response"]["output"]
+    else:
+        output = resp.json()["output"]
+    return body, headers, output
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_codex_carries_anthropic_thinking_itself_sealed_in_encrypted_content(proxy: Proxy, stream: bool) -> None:
+    from django.core.cache import cache
+
+    body, headers, output = _codex_turns(proxy, stream=stream)
+    reasoning = next(item for item in output if item["type"] == "reasoning")
+    assert reasoning["encrypted_content"].startswith("lip1.")
+    from proxy_app.reasoning_seal import unseal
+
+    state = unseal(reasoning["encrypted_content"])  # opens only with the server's key
+    assert state and state[0]["origin"] == "anthropic" and state[0]["signature"]
+    call = next(item for item in output if item["type"] == "function_call")
+    cache.clear()  # nothing kept server-side: the client's own copy must do
+    body["stream"] = False
+    body["input"] = [*body["input"], *output,  # type: ignore[misc]
+                     {"type": "function_call_output", "call_id": call["call_id"], "output": "15 degrees"}]
+    second = httpx.post(f"{proxy.url}/v1/responses", json=body, headers=headers, timeout=10)
+    assert second.status_code == 200, second.text
+    replayed = proxy.fakes.anthropic.chat_requests()[-1].body["messages"][1]["content"]
+    assert replayed[0]["type"] == "thinking" and replayed[0]["signature"]
+
+
+def test_a_tampered_encrypted_content_is_ignored(proxy: Proxy) -> None:
+    from django.core.cache import cache
+
+    body, headers, output = _codex_turns(proxy, stream=False)
+    call = next(item for item in output if item["type"] == "function_call")
+    for item in output:
+        if item["type"] == "reasoning":
+            blob = item["encrypted_content"]
+            item["encrypted_content"] = blob[:-6] + ("A" if blob[-6] != "A" else "B") + blob[-5:]
+    cache.clear()
+    body["input"] = [*body["input"], *output,  # type: ignore[misc]
+                     {"type": "function_call_output", "call_id": call["call_id"], "output": "15 degrees"}]
+    second = httpx.post(f"{proxy.url}/v1/responses", json=body, headers=headers, timeout=10)
+    # not trusted, not a crash: the turn goes upstream without the thinking, which Anthropic refuses
+    assert second.status_code == 400 and "thinking" in second.json()["error"]["message"]
