@@ -18,6 +18,7 @@ from proxy_app.translation import canonical as c
 from .aliases import alias_lookup
 from .parser import Command, ParseError, find_command_message, parse_commands, strip_commands_from_message, suggest
 from .registry import CommandContext, CommandError, known_names, lookup
+from .schema_instance import schema_instance
 from .sessions import SessionState, session_save
 
 logger = logging.getLogger("llmproxy.commands")
@@ -148,24 +149,6 @@ def is_client_internal(chat: c.ChatRequest) -> bool:
 def _schema_of(chat: c.ChatRequest) -> dict[str, Any]:
     fmt = chat.response_format
     return (fmt.schema if fmt is not None and fmt.schema else None) or {"type": "object"}
-
-
-def schema_instance(schema: dict[str, Any]) -> Any:
-    """The smallest value that satisfies a JSON (or Gemini OpenAPI-subset) schema's types,
-    required properties and enums: an answer a client's parser accepts."""
-    if schema.get("enum"):
-        return schema["enum"][0]
-    for combinator in ("anyOf", "oneOf", "allOf"):
-        if isinstance(schema.get(combinator), list) and schema[combinator]:
-            return schema_instance(schema[combinator][0])
-    kind = schema.get("type")
-    kind = (kind[0] if kind else None) if isinstance(kind, list) else kind
-    kind = kind.lower() if isinstance(kind, str) else "object" if "properties" in schema else None
-    if kind == "object":
-        properties = schema.get("properties") or {}
-        return {name: schema_instance(properties.get(name) or {}) for name in schema.get("required") or []}
-    return {"string": "", "integer": schema.get("minimum", 0), "number": schema.get("minimum", 0),
-            "boolean": False, "array": []}.get(kind or "", None)
 
 
 def _parse_error_line(err: ParseError) -> str:
