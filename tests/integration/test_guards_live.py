@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import anthropic
@@ -146,6 +147,7 @@ def test_an_agent_repeating_a_call_is_warned_then_stopped(proxy: Proxy) -> None:
     from usage_app.models import UsageRecord
     from usage_app.recorder import flush
 
+    halts_before = _tool_loop_halts(httpx.get(f"{proxy.url}/metrics", timeout=10).text)
     api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
     calls, resp = _agent_run(api, "[[agent:repeat 9 /work/notes.txt]] read the notes", "status: TODO\n")
     assert calls == 5, "4 identical calls pass, the 5th passes with a warning, the 6th is stopped"
@@ -161,7 +163,7 @@ def test_an_agent_repeating_a_call_is_warned_then_stopped(proxy: Proxy) -> None:
     kinds = list(UsageRecord.objects.order_by("id").values_list("loop_halt_kind", flat=True))
     assert kinds == [""] * 5 + ["tool_loop"]
     metrics = httpx.get(f"{proxy.url}/metrics", timeout=10).text
-    assert 'llmproxy_loop_halts_total{kind="tool_loop"} 1.0' in metrics
+    assert _tool_loop_halts(metrics) == halts_before + 1  # the counter lives as long as the process
     assert 'llmproxy_loop_warnings_total{kind="tool_loop"} 1.0' in metrics
 
 
@@ -268,3 +270,8 @@ def test_the_configured_gemini_key_and_an_sk_string_are_redacted_in_every_protoc
     sent = json.dumps(proxy.fakes.gemini.chat_requests()[-1].body)
     assert gemini_key not in sent and SK_SECRET not in sent
     assert sent.count("(API_KEY_HAS_BEEN_REDACTED)") == 2
+
+
+def _tool_loop_halts(metrics: str) -> float:
+    match = re.search(r'^llmproxy_loop_halts_total\{kind="tool_loop"\} ([0-9.]+)$', metrics, re.M)
+    return float(match.group(1)) if match else 0.0

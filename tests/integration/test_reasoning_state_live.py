@@ -118,6 +118,7 @@ def test_codex_carries_anthropic_thinking_itself_sealed_in_encrypted_content(pro
     state = unseal(reasoning["encrypted_content"])  # opens only with the server's key
     assert state and state[0]["origin"] == "anthropic" and state[0]["signature"]
     call = next(item for item in output if item["type"] == "function_call")
+    _settle()
     cache.clear()  # nothing kept server-side: the client's own copy must do
     body["stream"] = False
     body["input"] = [*body["input"], *output,  # type: ignore[misc]
@@ -137,9 +138,22 @@ def test_a_tampered_encrypted_content_is_ignored(proxy: Proxy) -> None:
         if item["type"] == "reasoning":
             blob = item["encrypted_content"]
             item["encrypted_content"] = blob[:-6] + ("A" if blob[-6] != "A" else "B") + blob[-5:]
+    _settle()
     cache.clear()
     body["input"] = [*body["input"], *output,  # type: ignore[misc]
                      {"type": "function_call_output", "call_id": call["call_id"], "output": "15 degrees"}]
     second = httpx.post(f"{proxy.url}/v1/responses", json=body, headers=headers, timeout=10)
     # not trusted, not a crash: the turn goes upstream without the thinking, which Anthropic refuses
     assert second.status_code == 400 and "thinking" in second.json()["error"]["message"]
+
+
+def _settle() -> None:
+    """Wait for the proxy's background write of the reasoning it keeps (so clearing the cache
+    afterwards really leaves nothing kept server-side)."""
+    import time
+
+    from proxy_app import reasoning_state
+
+    deadline = time.monotonic() + 5
+    while reasoning_state._PENDING and time.monotonic() < deadline:
+        time.sleep(0.01)
