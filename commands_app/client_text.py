@@ -13,9 +13,14 @@ import re
 _CLIENT_TAGS = (
     "system-reminder", "session_context", "environment_context", "user_instructions", "INSTRUCTIONS",
     "skills_instructions", "permissions instructions", "user_shell_command", "turn_aborted",
+    # Claude Code: the wrapper of a custom slash command (its expansion follows it) and bash mode
+    "command-message", "command-name", "command-args", "bash-input", "bash-stdout", "bash-stderr",
+    "local-command-stdout",
 )
 _CLIENT_BLOCK = re.compile(
-    r"(?:# AGENTS\.md instructions for [^\n]*\n\s*)?<(" + "|".join(re.escape(t) for t in _CLIENT_TAGS) + r")>.*?</\1>",
+    r"(?:# AGENTS\.md instructions for [^\n]*\n\s*)?<(" + "|".join(re.escape(t) for t in _CLIENT_TAGS) + r")>.*?</\1>"
+    # Gemini CLI: what its shell mode ran, attached to the next prompt as a part of its own
+    r"|\AI ran the following shell command:\n.*\Z",
     re.S,
 )
 

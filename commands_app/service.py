@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,6 +17,7 @@ from proxy_app.registry import Registry
 from proxy_app.translation import canonical as c
 
 from .aliases import alias_lookup
+from .client_text import typed_text
 from .parser import Command, ParseError, find_command_message, parse_commands, strip_commands_from_message, suggest
 from .registry import CommandContext, CommandError, known_names, lookup
 from .schema_instance import schema_instance
@@ -86,17 +88,17 @@ async def commands_apply(
     expanded: list[Command] = []
     for cmd in commands:
         expanded.extend(await _expand(cmd, principal.key_id, prefix))
+    if is_client_internal(chat):
+        # An agent's side request (Gemini CLI's model router, Codex's title) quotes the user's turn:
+        # the commands run with the turn itself, never here, and no model is asked about them.
+        answer = schema_instance(_schema_of(chat), text=typed_text(message.text()).strip()[:80])
+        return CommandOutcome(chat, reply=orjson.dumps(answer).decode())
     only_commands = stripped is None
-    if not only_commands and (errors or any(lookup(cmd.name) is None for cmd in expanded)):
+    if not only_commands and (errors or any(lookup(cmd.name) is None for cmd in expanded)
+                              or not all(_starts_a_line(cmd, message) for cmd in commands)):
         return CommandOutcome(chat)
     forwarded = None if only_commands else replace(chat, messages=[*chat.messages[:index], stripped,
                                                                     *chat.messages[index + 1:]])
-    if is_client_internal(chat):
-        # Gemini CLI's model router (and any structured-output side request) repeats the user's turn:
-        # the commands run with the turn itself, never here; a command-only turn gets a valid answer.
-        if only_commands:
-            return CommandOutcome(chat, reply=orjson.dumps(schema_instance(_schema_of(chat))).decode())
-        return CommandOutcome(forwarded)  # type: ignore[arg-type]
 
     last_key, turn = _last_turn_key(session), _turn_digest(chat.messages, index)
     last = await cache.aget(last_key)
@@ -139,11 +141,25 @@ def _turn_digest(messages: list[c.Message], index: int) -> str:
     return digest.hexdigest()
 
 
+# ``ChatRequest.meta`` key: the client's User-Agent. Agentic CLIs (these prefixes) send side requests
+# about a turn (routing, titles) that nobody types; a person's JSON-mode request is a turn of its own.
+USER_AGENT = "user_agent"
+AGENT_USER_AGENTS = ("codex_", "GeminiCLI", "claude-cli")
+
+
 def is_client_internal(chat: c.ChatRequest) -> bool:
-    """A client's side request about the turn rather than the turn itself: structured output
-    asked for and no tools offered (Gemini CLI's model router)."""
+    """An agentic CLI's side request about a turn rather than the turn itself: structured output
+    asked for and no tools offered (Gemini CLI's model router, Codex's thread title)."""
     fmt = chat.response_format
-    return fmt is not None and fmt.type != "text" and not chat.tools
+    return (fmt is not None and fmt.type != "text" and not chat.tools
+            and str(chat.meta.get(USER_AGENT, "")).startswith(AGENT_USER_AGENTS))
+
+
+def _starts_a_line(cmd: Command, message: c.Message) -> bool:
+    """Beside other text a command runs only where it begins a line of what the user typed: one
+    quoted within a line (a client's summary request repeats "User: !/route-append(…)") is text."""
+    typed = "\n".join(typed_text(p.text) for p in message.parts if isinstance(p, c.TextPart))
+    return re.search(r"(?m)^[ \t]*" + re.escape(cmd.raw), typed) is not None
 
 
 def _schema_of(chat: c.ChatRequest) -> dict[str, Any]:

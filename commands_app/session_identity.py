@@ -12,7 +12,7 @@ conversation). The proxy key alone never decides: two terminals of one key are t
 | Codex CLI | ``thread-id`` (each sub-agent has its own), else ``session-id`` |
 | Anthropic SDK | ``metadata.user_id`` when it is not Claude Code's JSON |
 | OpenAI SDK / Responses | ``prompt_cache_key`` |
-| Gemini CLI, others | ``conv-`` + a hash of the system prompt and the first user turn |
+| Gemini CLI, others | ``conv-`` + a hash of the user's text up to the first they typed |
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from typing import Any
 import orjson
 
 from proxy_app.translation import canonical as c
+
+from .client_text import typed_text
 
 MAX_ID_CHARS = 200
 _HEADERS = ("x-session-id", "x-claude-code-session-id", "thread-id", "session-id")
@@ -41,20 +43,21 @@ def _from_anthropic_user(user_id: str) -> str:
 
 
 def conversation_fingerprint(messages: list[c.Message]) -> str:
-    """A stable id for the conversation ``messages`` open: the system prompt and the messages up
-    to the first user turn, which later requests of the same conversation resend unchanged."""
+    """A stable id for the conversation ``messages`` open: its user text up to and including the
+    first the user typed, which every later request of the conversation resends unchanged. The
+    system prompt and message boundaries are left out: a client's side requests about the same
+    conversation (Gemini CLI's model router) carry its opening under another system prompt, and
+    split into other messages."""
     digest = hashlib.sha256()
     for message in messages:
-        digest.update(message.role.encode())
-        digest.update(b"\0")
+        if message.role != "user":
+            continue
         for part in message.parts:
             if isinstance(part, c.TextPart):
                 digest.update(part.text.encode())
-            elif isinstance(part, c.ToolResultPart | c.ToolCallPart | c.ImagePart):
-                digest.update(type(part).__name__.encode())
-        digest.update(b"\1")
-        if message.role == "user":
-            break
+                digest.update(b"\0")
+                if typed_text(part.text).strip():
+                    return "conv-" + digest.hexdigest()[:24]
     return "conv-" + digest.hexdigest()[:24]
 
 

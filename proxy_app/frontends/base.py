@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from commands_app.overrides import overrides_apply
-from commands_app.service import commands_apply
+from commands_app.service import USER_AGENT, commands_apply
 from commands_app.session_identity import session_id_for
 from commands_app.sessions import session_get
 
@@ -159,6 +159,7 @@ async def handle_chat(
         ctx.user = request.headers.get("x-user-id", "")
         chat = decode(read_json(request))
         chat.meta.setdefault("client_model", chat.model)
+        chat.meta[USER_AGENT] = request.headers.get("user-agent", "")
         ctx.requested_model = chat.model
         registry = await get_registry()
         session = await session_get(principal.key_id, session_id_for(request.headers, chat))

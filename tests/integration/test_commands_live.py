@@ -269,10 +269,31 @@ def test_gemini_clis_router_request_gets_valid_json_and_runs_no_command(proxy: P
                          {"role": "user", "parts": [{"text": "!/set(project=router)"}]}],
             "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": schema}}
     resp = httpx.post(f"{proxy.url}/v1beta/models/gemini-3.5-flash-lite:generateContent", json=body, timeout=10,
-                      headers={"x-goog-api-key": proxy.key, "x-session-id": "router"})
+                      headers={"x-goog-api-key": proxy.key, "x-session-id": "router",
+                               "user-agent": "GeminiCLI-tui/0.61.0/gemini-3.1-pro-preview (linux; x64; terminal)"})
     assert resp.status_code == 200
     answer = json.loads(resp.json()["candidates"][0]["content"]["parts"][0]["text"])
-    assert answer == {"complexity_reasoning": "", "complexity_score": 0}
+    assert answer == {"complexity_reasoning": "!/set(project=router)", "complexity_score": 1}
     session = ASKERS["openai"](proxy, "router")("!/session")
     assert "project" not in session  # only the turn itself runs its commands
+    assert upstream_count(proxy) == 0
+
+
+def test_a_command_quoted_inside_a_line_is_not_run(proxy: Proxy) -> None:
+    """Gemini CLI's session summary quotes the conversation ("User: !/route-append(…)"): text, not a command."""
+    ask = ASKERS["openai"](proxy, "quoted")
+    answer = ask("Summarize this conversation:\nUser: !/set(project=quoted)\nAssistant: done")
+    assert "Hello from the fake provider" in answer  # forwarded untouched
+    assert "project" not in ask("!/session")
+
+
+def test_a_codex_title_request_about_a_command_turn_is_answered_without_a_model(proxy: Proxy) -> None:
+    body = {"model": "gpt-5.1-codex", "input": "Generate a concise, single-line task title.\nUser prompt:\n!/help",
+            "text": {"format": {"type": "json_schema", "name": "title", "schema": {
+                "type": "object", "required": ["title"], "properties": {"title": {"type": "string"}}}}}}
+    resp = httpx.post(f"{proxy.url}/v1/responses", json=body, timeout=10, headers={
+        "Authorization": f"Bearer {proxy.key}", "user-agent": "codex_cli_rs/0.171.0", "thread-id": "title-1"})
+    assert resp.status_code == 200
+    title = json.loads(resp.json()["output"][0]["content"][0]["text"])["title"]
+    assert "!/help" in title
     assert upstream_count(proxy) == 0

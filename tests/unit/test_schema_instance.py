@@ -13,7 +13,7 @@ GEMINI_ROUTER = {"type": "OBJECT", "required": ["complexity_reasoning", "complex
 
 
 @pytest.mark.parametrize(("schema", "value"), [
-    (GEMINI_ROUTER, {"complexity_reasoning": "", "complexity_score": 0}),  # Gemini's upper-case types
+    (GEMINI_ROUTER, {"complexity_reasoning": "", "complexity_score": 1}),  # Gemini's upper-case types
     ({"type": "object", "properties": {"a": {"type": "string"}}}, {}),  # only required properties
     ({"type": "object", "required": ["n"], "properties": {"n": {"type": "number", "minimum": 3}}}, {"n": 3}),
     ({"enum": ["low", "high"]}, "low"),
@@ -21,7 +21,12 @@ GEMINI_ROUTER = {"type": "OBJECT", "required": ["complexity_reasoning", "complex
     ({"type": ["null", "string"]}, None),
     ({"type": "array", "items": {"type": "string"}}, []),
     ({"required": ["x"], "properties": {"x": {"type": "object", "required": ["y"],
-                                              "properties": {"y": {"type": "integer"}}}}}, {"x": {"y": 0}}),
+                                              "properties": {"y": {"type": "integer"}}}}}, {"x": {"y": 1}}),
 ])
 def test_it_builds_the_smallest_accepted_value(schema: dict[str, Any], value: Any) -> None:
     assert schema_instance(schema) == value
+
+
+def test_strings_carry_the_text_given() -> None:
+    schema = {"type": "object", "required": ["title"], "properties": {"title": {"type": "string"}}}
+    assert schema_instance(schema, text="!/help") == {"title": "!/help"}

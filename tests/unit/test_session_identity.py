@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from commands_app.session_identity import conversation_fingerprint, session_id_for
-from proxy_app.translation import anthropic, gemini, openai_chat, openai_responses
+from proxy_app.translation import anthropic, gemini, openai_responses
 from proxy_app.translation import canonical as c
 
 CLAUDE_USER_ID = '{"device_id":"94eb5c","account_uuid":"","session_id":"5c5430c9-5b7e"}'
@@ -48,9 +48,16 @@ def test_a_client_without_ids_gets_one_session_per_conversation_opening() -> Non
     assert first.startswith("conv-")
 
 
-def test_the_fingerprint_ignores_everything_after_the_first_user_turn() -> None:
+def test_the_fingerprint_is_the_users_text_up_to_the_first_typed() -> None:
     opening = [c.Message("system", [c.TextPart("s")]), c.Message("user", [c.TextPart("u")])]
-    more = [*opening, c.Message("assistant", [c.TextPart("a")])]
+    more = [*opening, c.Message("assistant", [c.TextPart("a")]), c.Message("user", [c.TextPart("next")])]
     assert conversation_fingerprint(opening) == conversation_fingerprint(more)
-    chat = openai_chat.request_to_canonical({"model": "m", "messages": [{"role": "user", "content": "u"}]})
-    assert session_id_for({}, chat) != conversation_fingerprint(opening)
+    # Gemini CLI's router asks about the same opening under another system prompt, split into two turns
+    context = "<session_context>\ncwd: /w\n</session_context>"
+    main = [c.Message("system", [c.TextPart("You are Gemini CLI")]),
+            c.Message("user", [c.TextPart(context), c.TextPart("read the file")])]
+    router = [c.Message("system", [c.TextPart("You are a Task Routing AI")]),
+              c.Message("user", [c.TextPart(context)]), c.Message("user", [c.TextPart("read the file")])]
+    assert conversation_fingerprint(main) == conversation_fingerprint(router)
+    assert conversation_fingerprint(main) != conversation_fingerprint(
+        [c.Message("user", [c.TextPart(context), c.TextPart("another task")])])
