@@ -144,7 +144,7 @@ def _turn_digest(messages: list[c.Message], index: int) -> str:
 # ``ChatRequest.meta`` key: the client's User-Agent. Agentic CLIs (these prefixes) send side requests
 # about a turn (routing, titles) that nobody types; a person's JSON-mode request is a turn of its own.
 USER_AGENT = "user_agent"
-AGENT_USER_AGENTS = ("codex_", "GeminiCLI", "claude-cli")
+AGENT_USER_AGENTS = ("codex", "GeminiCLI", "claude-cli")
 
 
 def is_client_internal(chat: c.ChatRequest) -> bool:

@@ -76,10 +76,9 @@ def test_the_same_task_six_times_on_one_key_is_never_a_loop(client: str, proxy: 
 def test_a_real_loop_is_warned_then_stopped(client: str, proxy: Proxy, clients_install: harness.Install,
                                            relay: harness.Relay, root: Path, monkeypatch: pytest.MonkeyPatch,
                                            settings: Any) -> None:
+    from proxy_app.guards import tool_loop_config
     from usage_app.models import UsageRecord
     from usage_app.recorder import flush
-
-    from proxy_app.guards import tool_loop_config
 
     backend = BACKEND[client]
     _prepare(proxy, monkeypatch, settings, backend)
