@@ -147,7 +147,7 @@ def test_an_agent_repeating_a_call_is_warned_then_stopped(proxy: Proxy) -> None:
     from usage_app.models import UsageRecord
     from usage_app.recorder import flush
 
-    halts_before = _tool_loop_halts(httpx.get(f"{proxy.url}/metrics", timeout=10).text)
+    before = httpx.get(f"{proxy.url}/metrics", timeout=10).text
     api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
     calls, resp = _agent_run(api, "[[agent:repeat 9 /work/notes.txt]] read the notes", "status: TODO\n")
     assert calls == 5, "4 identical calls pass, the 5th passes with a warning, the 6th is stopped"
@@ -163,8 +163,9 @@ def test_an_agent_repeating_a_call_is_warned_then_stopped(proxy: Proxy) -> None:
     kinds = list(UsageRecord.objects.order_by("id").values_list("loop_halt_kind", flat=True))
     assert kinds == [""] * 5 + ["tool_loop"]
     metrics = httpx.get(f"{proxy.url}/metrics", timeout=10).text
-    assert _tool_loop_halts(metrics) == halts_before + 1  # the counter lives as long as the process
-    assert 'llmproxy_loop_warnings_total{kind="tool_loop"} 1.0' in metrics
+    # the counters live as long as the process: this test adds one halt and one warning
+    assert _tool_loop_count(metrics, "halts") == _tool_loop_count(before, "halts") + 1
+    assert _tool_loop_count(metrics, "warnings") == _tool_loop_count(before, "warnings") + 1
 
 
 def _looping_history(repeats: int) -> list[dict]:
@@ -272,6 +273,6 @@ def test_the_configured_gemini_key_and_an_sk_string_are_redacted_in_every_protoc
     assert sent.count("(API_KEY_HAS_BEEN_REDACTED)") == 2
 
 
-def _tool_loop_halts(metrics: str) -> float:
-    match = re.search(r'^llmproxy_loop_halts_total\{kind="tool_loop"\} ([0-9.]+)$', metrics, re.M)
+def _tool_loop_count(metrics: str, counter: str) -> float:
+    match = re.search(rf'^llmproxy_loop_{counter}_total\{{kind="tool_loop"\}} ([0-9.]+)$', metrics, re.M)
     return float(match.group(1)) if match else 0.0
