@@ -21,13 +21,14 @@ def pseudonymous_user(user: str) -> str:
     return "user-" + hashlib.sha256(user.encode()).hexdigest()[:32]
 
 
-def parse_data_url(url: str) -> tuple[str, str] | None:
-    """``data:image/png;base64,AAAA`` -> ``("image/png", "AAAA")``; None for other URLs."""
+def parse_data_url(url: str, param: str = "image_url") -> tuple[str, str] | None:
+    """``data:image/png;base64,AAAA`` -> ``("image/png", "AAAA")``; None for other URLs. ``param``
+    names the field in the error for a data URL that is not base64."""
     if not url.startswith("data:"):
         return None
     match = _DATA_URL.match(url)
     if not match:
-        raise ProxyError("image data URLs must be base64-encoded (data:<type>;base64,...)", param="image_url")
+        raise ProxyError(f"'{param}': image data URLs must be base64-encoded (data:<type>;base64,...)", param=param)
     return match.group("type") or "application/octet-stream", match.group("data")
 
 

@@ -31,6 +31,8 @@ _KNOWN_REQUEST_FIELDS = frozenset(
 )
 
 _OPENAI_RESPONSE_EXTRAS = frozenset({"system_fingerprint", "service_tier"})
+# ``TextPart.extra`` key: the text is the model's refusal (``message.refusal``), not its content.
+REFUSAL = "refusal"
 
 FINISH_REASON_OUT: dict[str | None, str | None] = {
     "end_turn": "stop",
@@ -91,7 +93,7 @@ def _content_to_parts(content: Any, where: str) -> list[c.Part]:
                     f"'{where}.content[{i}].image_url.url' is required", param=f"{where}.content[{i}].image_url.url"
                 )
             detail = image.get("detail") if isinstance(image, dict) else None
-            inline = parse_data_url(url)
+            inline = parse_data_url(url, f"{where}.content[{i}].image_url.url")
             if inline:
                 parts.append(c.ImagePart(data=inline[1], media_type=inline[0], detail=detail))
             else:
@@ -148,7 +150,10 @@ def _tool_choice_in(value: Any) -> c.ToolChoice | None:
     if value in ("auto", "none", "required"):
         return c.ToolChoice(value)
     if isinstance(value, dict) and isinstance(value.get("function"), dict):
-        return c.ToolChoice("tool", value["function"].get("name"))
+        name = value["function"].get("name")
+        if not isinstance(name, str) or not name:
+            raise c.ProxyError("'tool_choice.function.name' is required", param="tool_choice.function.name")
+        return c.ToolChoice("tool", name)
     raise c.ProxyError("'tool_choice' must be auto, none, required or a function choice", param="tool_choice")
 
 
@@ -179,6 +184,9 @@ def request_to_canonical(payload: dict[str, Any]) -> c.ChatRequest:
             extra = {k: v for k, v in fn.items() if k not in ("name", "description", "parameters")} or None
             tools.append(c.Tool(fn["name"], fn.get("description"), fn.get("parameters"), extra=extra))
     stop = payload.get("stop")
+    if stop is not None and not isinstance(stop, str) and (
+            not isinstance(stop, list) or not all(isinstance(item, str) for item in stop)):
+        raise c.ProxyError("'stop' must be a string or an array of strings", param="stop")
     stream_options = payload.get("stream_options") or {}
     req = c.ChatRequest(
         model=model,
@@ -229,10 +237,17 @@ def _parts_to_content(parts: list[c.Part]) -> str | list[dict[str, Any]] | None:
 def _message_from_canonical(msg: c.Message, same_protocol: bool) -> list[dict[str, Any]]:
     if msg.role == "tool":
         out = []
+        images: list[c.Part] = []
         for part in msg.parts:
             if isinstance(part, c.ToolResultPart):
-                content = _parts_to_content(list(part.content))
+                # a tool message takes text only: images (an Anthropic client's screenshot) follow the
+                # results in a user message, as OpenAI's vision guide shows images
+                texts: list[c.Part] = [p for p in part.content if not isinstance(p, c.ImagePart)]
+                images += [p for p in part.content if isinstance(p, c.ImagePart)]
+                content = _parts_to_content(texts)
                 out.append({"role": "tool", "tool_call_id": part.tool_call_id, "content": content or ""})
+        if images:
+            out.append({"role": "user", "content": _parts_to_content(images)})
         return out
     if msg.role == "system" and not same_protocol and not msg.text():
         return []  # e.g. an Anthropic system turn that only carried per-turn settings
@@ -375,6 +390,8 @@ def response_to_canonical(payload: dict[str, Any]) -> c.ChatResponse:
         parts.append(c.ThinkingPart(reasoning))
     if isinstance(message.get("content"), str) and message["content"]:
         parts.append(c.TextPart(message["content"]))
+    if isinstance(message.get("refusal"), str) and message["refusal"]:
+        parts.append(c.TextPart(message["refusal"], extra={REFUSAL: True}))  # text for other protocols' clients
     for call in message.get("tool_calls") or []:
         fn = call.get("function") or {}
         parts.append(c.ToolCallPart(call.get("id") or new_id("call_"), fn.get("name", ""), fn.get("arguments") or ""))
@@ -391,7 +408,10 @@ def response_to_canonical(payload: dict[str, Any]) -> c.ChatResponse:
 
 
 def response_from_canonical(resp: c.ChatResponse, *, model: str) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": resp.text() or None, "refusal": None}
+    texts = [p for p in resp.parts if isinstance(p, c.TextPart)]
+    refusal = "".join(p.text for p in texts if p.extra and p.extra.get(REFUSAL)) or None
+    content = "".join(p.text for p in texts if not (p.extra and p.extra.get(REFUSAL))) or None
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": refusal}
     thinking = "".join(p.text for p in resp.parts if isinstance(p, c.ThinkingPart))
     if thinking:
         message["reasoning_content"] = thinking
@@ -444,6 +464,8 @@ class StreamDecoder:
                 events.append(c.ThinkingDelta(reasoning))
             if isinstance(delta.get("content"), str) and delta["content"]:
                 events.append(c.TextDelta(delta["content"]))
+            if isinstance(delta.get("refusal"), str) and delta["refusal"]:
+                events.append(c.TextDelta(delta["refusal"]))  # a stream has no refusal event: the client reads it
             for call in delta.get("tool_calls") or []:
                 index = int(call.get("index", len(self._tool_ids)))
                 fn = call.get("function") or {}

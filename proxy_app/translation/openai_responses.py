@@ -83,7 +83,7 @@ def _image_in(item: dict[str, Any], where: str) -> c.Part:
             return c.RawPart(NAME, item)  # an uploaded OpenAI file: only OpenAI can resolve it
         raise c.ProxyError(f"'{where}.image_url' or '{where}.file_id' is required", param=f"{where}.image_url")
     detail = item.get("detail")
-    inline = parse_data_url(url)
+    inline = parse_data_url(url, f"{where}.image_url")
     if inline:
         return c.ImagePart(data=inline[1], media_type=inline[0], detail=detail)
     return c.ImagePart(url=url, detail=detail)
