@@ -33,6 +33,10 @@ _KNOWN_REQUEST_FIELDS = frozenset(
 _OPENAI_RESPONSE_EXTRAS = frozenset({"system_fingerprint", "service_tier"})
 # ``TextPart.extra`` key: the text is the model's refusal (``message.refusal``), not its content.
 REFUSAL = "refusal"
+# Marker (a same-protocol ``Message.extra`` key, never sent) on an assistant message sent without ``content``.
+_NO_CONTENT = "__openai_no_content__"
+# ``ChatRequest.meta`` key: ``response_format.json_schema.description``, which OpenAI alone reads.
+JSON_SCHEMA_DESCRIPTION = "openai_json_schema_description"
 
 FINISH_REASON_OUT: dict[str | None, str | None] = {
     "end_turn": "stop",
@@ -132,7 +136,11 @@ def _message_to_canonical(msg: Any, i: int) -> c.Message:
                 )
             args = fn.get("arguments")
             parts.append(c.ToolCallPart(str(call.get("id") or new_id("call_")), fn["name"], args or "{}"))
-        return c.Message("assistant", parts, name=name)
+        # an audio reference or a refusal of an earlier answer: OpenAI's own, kept for OpenAI only
+        kept: dict[str, Any] = {k: msg[k] for k in ("audio", "refusal") if msg.get(k) is not None}
+        if "content" not in msg:
+            kept[_NO_CONTENT] = True
+        return c.Message("assistant", parts, name=name, extra=kept or None)
     if role == "tool":
         call_id = msg.get("tool_call_id")
         if not isinstance(call_id, str):
@@ -211,6 +219,9 @@ def request_to_canonical(payload: dict[str, Any]) -> c.ChatRequest:
     )
     if "max_completion_tokens" in payload:
         req.meta["openai_max_tokens_field"] = "max_completion_tokens"
+    spec = (payload.get("response_format") or {}).get("json_schema")
+    if isinstance(spec, dict) and isinstance(spec.get("description"), str):
+        req.meta[JSON_SCHEMA_DESCRIPTION] = spec["description"]
     return req
 
 
@@ -269,6 +280,10 @@ def _message_from_canonical(msg: c.Message, same_protocol: bool) -> list[dict[st
         wire["content"] = ""
     if msg.name:
         wire["name"] = msg.name
+    if same_protocol and msg.role == "assistant" and msg.extra:
+        wire.update({k: v for k, v in msg.extra.items() if k in ("audio", "refusal")})
+        if msg.extra.get(_NO_CONTENT) and wire["content"] is None:
+            del wire["content"]
     return [wire]
 
 
@@ -334,6 +349,8 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
             spec: dict[str, Any] = {"name": rf.name or "response", "schema": rf.schema or {}}
             if rf.strict is not None:
                 spec["strict"] = rf.strict
+            if same and isinstance(req.meta.get(JSON_SCHEMA_DESCRIPTION), str):
+                spec = {"name": spec.pop("name"), "description": req.meta[JSON_SCHEMA_DESCRIPTION], **spec}
             out["response_format"] = {"type": "json_schema", "json_schema": spec}
         else:
             out["response_format"] = {"type": rf.type}
