@@ -83,7 +83,7 @@ class Ask:
     thinking: bool = False
     json: bool = False
     stream: bool = False
-    session: str = ""  # X-Session-ID: per-session state (tool-loop tracking) must not leak between cells
+    session: str = ""  # X-Session-ID: per-session state (command overrides) must not leak between cells
 
     @property
     def headers(self) -> dict[str, str]:

@@ -165,7 +165,7 @@ async def test_the_async_sdk_streams(proxy: Proxy) -> None:
 @pytest.mark.parametrize("model", BACKENDS)
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 def test_it_round_trips_a_function_call(proxy: Proxy, model: str, stream: bool) -> None:
-    api = client(proxy, **{"X-Session-ID": f"responses-tools-{model}-{stream}"})  # apart from tool-loop tracking
+    api = client(proxy, **{"X-Session-ID": f"responses-tools-{model}-{stream}"})  # a session of its own
     history: list[Any] = [{"role": "user", "content": "What is the weather in Paris?"}]
     if stream:
         events = events_of(api.responses.create(model=model, input=history, tools=TOOLS, stream=True))
