@@ -16,6 +16,7 @@ from proxy_app.translation import canonical as c
 from proxy_app.translation import openai_chat as o
 from proxy_app.translation.common import WEB_SEARCH, WEB_SEARCH_UNAVAILABLE
 from proxy_app.translation.sse import SSEParser
+from tests.unit.payloads import DELETE, changed
 
 MODEL = "gpt-4.1"
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -689,18 +690,10 @@ def test_tool_messages_carry_only_text_parts() -> None:
 
 
 def _with(path: list[Any], value: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
-    payload = copy.deepcopy(base or TOOL_CONVERSATION)
-    target: Any = payload
-    for key in path[:-1]:
-        target = target[key]
-    if value is _DELETE:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return payload
+    return changed(base or TOOL_CONVERSATION, path, value)
 
 
-_DELETE = object()
+_DELETE = DELETE
 
 INVALID_REQUESTS = {
     "missing_model": (_with(["model"], _DELETE), "model"),
