@@ -85,17 +85,17 @@ async def commands_apply(
     commands, errors, stripped = strip_commands_from_message(message, prefix)
     if not commands and not errors:
         return CommandOutcome(chat)
-    expanded: list[Command] = []
-    for cmd in commands:
-        expanded.extend(await _expand(cmd, principal.key_id, prefix))
     if is_client_internal(chat):
         # An agent's side request (Gemini CLI's model router, Codex's title) quotes the user's turn:
         # the commands run with the turn itself, never here, and no model is asked about them.
         answer = schema_instance(_schema_of(chat), text=typed_text(message.text()).strip()[:80])
         return CommandOutcome(chat, reply=orjson.dumps(answer).decode())
+    expanded: list[Command] = []
+    for cmd in commands:
+        expanded.extend(await _expand(cmd, principal.key_id, prefix))
     only_commands = stripped is None
     if not only_commands and (errors or any(lookup(cmd.name) is None for cmd in expanded)
-                              or not all(_starts_a_line(cmd, message) for cmd in commands)):
+                              or not _all_begin_lines(commands, message)):
         return CommandOutcome(chat)
     forwarded = None if only_commands else replace(chat, messages=[*chat.messages[:index], stripped,
                                                                     *chat.messages[index + 1:]])
@@ -155,11 +155,11 @@ def is_client_internal(chat: c.ChatRequest) -> bool:
             and str(chat.meta.get(USER_AGENT, "")).startswith(AGENT_USER_AGENTS))
 
 
-def _starts_a_line(cmd: Command, message: c.Message) -> bool:
+def _all_begin_lines(commands: list[Command], message: c.Message) -> bool:
     """Beside other text a command runs only where it begins a line of what the user typed: one
     quoted within a line (a client's summary request repeats "User: !/route-append(…)") is text."""
     typed = "\n".join(typed_text(p.text) for p in message.parts if isinstance(p, c.TextPart))
-    return re.search(r"(?m)^[ \t]*" + re.escape(cmd.raw), typed) is not None
+    return all(re.search(r"(?m)^[ \t]*" + re.escape(cmd.raw), typed) is not None for cmd in commands)
 
 
 def _schema_of(chat: c.ChatRequest) -> dict[str, Any]:

@@ -45,15 +45,31 @@ def _signed(part: c.ThinkingPart) -> bool:
     return bool(part.signature or part.redacted_data)
 
 
+def _entry(text: str, signature: str | None, redacted_data: str | None, origin: str) -> dict[str, Any]:
+    """One piece of reasoning state, as kept in the cache and sealed for clients."""
+    return {"text": text, "signature": signature, "redacted_data": redacted_data, "origin": origin}
+
+
+def _part(entry: dict[str, Any]) -> c.ThinkingPart:
+    return c.ThinkingPart(entry.get("text") or "", signature=entry.get("signature"),
+                          redacted_data=entry.get("redacted_data"), origin=entry.get("origin"))
+
+
+def _call_signature(part: c.Part) -> str | None:
+    """The thought signature Gemini put on a function call part."""
+    signature = part.extra.get("thoughtSignature") if isinstance(part, c.ToolCallPart) and part.extra else None
+    return signature if isinstance(signature, str) else None
+
+
 def _state_of(parts: Iterable[c.Part], origin: str) -> list[dict[str, Any]]:
     """The signed reasoning in ``parts`` (and a Gemini call's own signature), as cache values."""
     state: list[dict[str, Any]] = []
     for part in parts:
         if isinstance(part, c.ThinkingPart) and _signed(part):
-            state.append({"text": part.text, "signature": part.signature, "redacted_data": part.redacted_data})
-        elif isinstance(part, c.ToolCallPart) and part.extra and isinstance(part.extra.get("thoughtSignature"), str):
-            state.append({"text": "", "signature": part.extra["thoughtSignature"], "redacted_data": None})
-    return [dict(entry, origin=origin) for entry in state]
+            state.append(_entry(part.text, part.signature, part.redacted_data, origin))
+        elif (signature := _call_signature(part)) is not None:
+            state.append(_entry("", signature, None, origin))
+    return state
 
 
 def remember(session_key: str, parts: list[c.Part], *, backend_protocol: str, client_protocol: str) -> None:
@@ -78,32 +94,24 @@ def wants_sealed(chat: c.ChatRequest) -> bool:
             and "reasoning.encrypted_content" in include)
 
 
-def _entry(part: c.ThinkingPart, origin: str) -> dict[str, Any]:
-    return {"text": part.text, "signature": part.signature, "redacted_data": part.redacted_data, "origin": origin}
-
-
 def sealed_parts(parts: list[c.Part], backend_protocol: str) -> list[c.Part]:
     """An answer's parts for a Responses client, its signed reasoning (and a Gemini call's
     signature) sealed into the reasoning items' ``encrypted_content``."""
     out: list[c.Part] = []
     for part in parts:
-        if isinstance(part, c.ThinkingPart) and _signed(part):
-            sealed = reasoning_seal.seal([_entry(part, backend_protocol)])
-            out.append(c.ThinkingPart(part.text, extra={openai_responses.X: {"encrypted_content": sealed}}))
-            continue
-        signature = part.extra.get("thoughtSignature") if isinstance(part, c.ToolCallPart) and part.extra else None
-        if isinstance(signature, str):
-            entry = {"text": "", "signature": signature, "redacted_data": None, "origin": backend_protocol}
-            out.append(c.ThinkingPart("", extra={openai_responses.X: {"encrypted_content": reasoning_seal.seal([entry])}}))
-        out.append(part)
+        state = _state_of([part], backend_protocol)
+        if state:
+            text = part.text if isinstance(part, c.ThinkingPart) else ""
+            out.append(c.ThinkingPart(text, extra={openai_responses.X: {"encrypted_content": reasoning_seal.seal(state)}}))
+        if not (state and isinstance(part, c.ThinkingPart)):
+            out.append(part)  # the call itself, or a part with no reasoning state
     return out
 
 
 def sealed_event(event: c.ThinkingDelta, text: str, backend_protocol: str) -> c.ThinkingDelta:
     """A stream's signature (or redacted thinking) event for a Responses client: the signature
     becomes the sealed state of the thinking ``text`` it signed."""
-    entry = {"text": text, "signature": event.signature, "redacted_data": event.redacted_data,
-             "origin": backend_protocol}
+    entry = _entry(text, event.signature, event.redacted_data, backend_protocol)
     return c.ThinkingDelta(event.text, signature=reasoning_seal.seal([entry]))
 
 
@@ -119,8 +127,7 @@ def _unsealed(message: c.Message) -> bool:
             parts.append(part)
             continue
         opened = True
-        parts.extend(c.ThinkingPart(e.get("text") or "", signature=e.get("signature"),
-                                    redacted_data=e.get("redacted_data"), origin=e.get("origin")) for e in state)
+        parts.extend(_part(entry) for entry in state)
     if opened:
         thinking = [p for p in parts if isinstance(p, c.ThinkingPart) and p.origin]
         message.parts = [*thinking, *(p for p in parts if not (isinstance(p, c.ThinkingPart) and p.origin))]
@@ -154,8 +161,7 @@ async def restore(chat: c.ChatRequest, session_key: str) -> int:
         if not state:
             continue
         message = chat.messages[index]
-        thinking = [c.ThinkingPart(e["text"], signature=e["signature"], redacted_data=e["redacted_data"],
-                                   origin=e["origin"]) for e in state]
+        thinking = [_part(entry) for entry in state]
         # the client's unsigned copy of the same thinking (Codex's summary) gives way to the signed one
         kept = [p for p in message.parts if not isinstance(p, c.ThinkingPart)]
         message.parts = [*thinking, *kept]
