@@ -28,7 +28,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -320,32 +319,18 @@ class Relay:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Relay:
+        import aiohttp
         from aiohttp import web
 
-        ready = threading.Event()
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        from tests.fakes.server import serve_in_thread
 
-        async def main() -> None:
-            import aiohttp
-
+        async def build() -> web.Application:
             self._session = aiohttp.ClientSession(auto_decompress=False, timeout=aiohttp.ClientTimeout(total=None))
             app = web.Application(client_max_size=64 * 1024 * 1024)
             app.router.add_route("*", "/{tail:.*}", self._handle)
-            self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-            await self._runner.setup()
-            await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-            ready.set()
+            return app
 
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(main())
-            self._loop.run_forever()
-
-        threading.Thread(target=run, name="client-relay", daemon=True).start()
-        if not ready.wait(10):
-            raise RuntimeError("the recording relay did not start")
+        self.port, self._loop, self._runner = serve_in_thread(build, "the recording relay")
         return self
 
     def stop(self) -> None:

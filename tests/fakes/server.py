@@ -12,7 +12,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,36 +49,18 @@ class FakeProvider:
         self.lock = threading.Lock()
         self._setup_routes = setup_routes
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
 
     # -- lifecycle -----------------------------------------------------------
 
     def start(self) -> FakeProvider:
-        ready = threading.Event()
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        sock.close()
-
-        async def main() -> None:
+        async def build() -> web.Application:
             app = web.Application(client_max_size=64 * 1024 * 1024)
             self._setup_routes(app, self)
-            self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-            await self._runner.setup()
-            await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-            ready.set()
+            return app
 
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(main())
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name=f"fake-{self.name}", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError(f"fake {self.name} provider did not start")
+        self.port, self._loop, self._runner = serve_in_thread(build, f"fake-{self.name}")
         return self
 
     def stop(self) -> None:
@@ -129,6 +111,34 @@ class FakeProvider:
                 if failure.times <= 0:
                     del self.key_failures[key or ""]
             return failure
+
+
+def serve_in_thread(build: Callable[[], Awaitable[web.Application]], name: str
+                    ) -> tuple[int, asyncio.AbstractEventLoop, web.AppRunner]:
+    """Serve the app ``build`` makes on a free loopback port from an event loop in a daemon thread;
+    its port, loop and runner (``runner.cleanup()`` on the loop stops it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    runners: list[web.AppRunner] = []
+
+    async def main() -> None:
+        runner = web.AppRunner(await build(), access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        runners.append(runner)
+        ready.set()
+
+    def run() -> None:
+        loop.run_until_complete(main())
+        loop.run_forever()
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    if not ready.wait(10):
+        raise RuntimeError(f"{name} did not start")
+    return port, loop, runners[0]
 
 
 async def read_json(request: web.Request) -> Any:
