@@ -353,3 +353,23 @@ def test_it_answers_other_methods_with_405_in_openai_shape(proxy: Proxy) -> None
     r = httpx.get(f"{proxy.openai_base}/responses", headers={"Authorization": f"Bearer {proxy.key}"})
     assert r.status_code == 405
     assert r.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_codex_namespace_tools_reach_a_chat_backend_and_come_back_namespaced(proxy: Proxy, stream: bool) -> None:
+    """Codex groups its sub-agent tools in a namespace; it resolves a call by name + namespace."""
+    body = {"model": "anthropic:claude-sonnet-4-5", "stream": stream, "input": "spawn a helper", "tools": [
+        {"type": "namespace", "name": "multi_agent_v1", "description": "Sub-agents.", "tools": [
+            {"type": "function", "name": "spawn_agent", "parameters": {"type": "object", "properties": {}}}]}]}
+    resp = httpx.post(f"{proxy.url}/v1/responses", json=body, timeout=10,
+                      headers={"Authorization": f"Bearer {proxy.key}", "X-Session-ID": f"namespaces-{stream}"})
+    assert resp.status_code == 200, resp.text
+    upstream = proxy.fakes.anthropic.chat_requests()[-1].body
+    assert [t["name"] for t in upstream["tools"]] == ["multi_agent_v1__spawn_agent"]
+    if stream:
+        done = [line for line in resp.text.splitlines() if line.startswith("data:") and "response.completed" in line]
+        output = json.loads(done[0][5:])["response"]["output"]
+    else:
+        output = resp.json()["output"]
+    call = next(item for item in output if item["type"] == "function_call")
+    assert (call["name"], call["namespace"]) == ("spawn_agent", "multi_agent_v1")
