@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import CommandAlias, FailoverRoute, FailoverRouteElement, Session
+from commands_app.models import CommandAlias, FailoverRoute, FailoverRouteElement, Session
 
 
 class FailoverRouteElementInline(admin.TabularInline):

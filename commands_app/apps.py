@@ -8,7 +8,7 @@ class CommandsAppConfig(AppConfig):
     verbose_name = "Commands, sessions and failover routes"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
-        from .commands import load_all
+        from commands_app import signals  # noqa: F401
+        from commands_app.commands import load_all
 
         load_all()

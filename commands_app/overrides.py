@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from proxy_app.translation import canonical as c
-
-from .sessions import SessionState, session_save
+from commands_app.sessions import SessionState, session_save
+from proxy_app.core import canonical as c
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from proxy_app.translation.canonical import Message, Part, TextPart
-
-from .client_text import split_typed, typed_text
+from commands_app.client_text import split_typed, typed_text
+from proxy_app.core.canonical import Message, Part, TextPart
 
 DEFAULT_PREFIX = "!/"
 PREFIX_MIN_LENGTH = 2

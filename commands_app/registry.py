@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from proxy_app.auth import Principal
-    from proxy_app.registry import Registry
-
-    from .parser import Command
-    from .sessions import SessionState
+    from commands_app.parser import Command
+    from commands_app.sessions import SessionState
+    from proxy_app.access.auth import Principal
+    from proxy_app.providers.registry import Registry
 
 
 class CommandError(Exception):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 
-from .models import FailoverRoute, FailoverRouteElement
+from commands_app.models import FailoverRoute, FailoverRouteElement
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,22 @@ import orjson
 from django.conf import settings
 from django.core.cache import cache
 
-from proxy_app.auth import Principal
-from proxy_app.registry import Registry
-from proxy_app.translation import canonical as c
-
-from .aliases import alias_lookup
-from .client_text import typed_text
-from .parser import Command, ParseError, find_command_message, parse_commands, strip_commands_from_message, suggest
-from .registry import CommandContext, CommandError, known_names, lookup
-from .schema_instance import schema_instance
-from .sessions import SessionState, session_save
+from commands_app.aliases import alias_lookup
+from commands_app.client_text import typed_text
+from commands_app.parser import (
+    Command,
+    ParseError,
+    find_command_message,
+    parse_commands,
+    strip_commands_from_message,
+    suggest,
+)
+from commands_app.registry import CommandContext, CommandError, known_names, lookup
+from commands_app.schema_instance import schema_instance
+from commands_app.sessions import SessionState, session_save
+from proxy_app.access.auth import Principal
+from proxy_app.core import canonical as c
+from proxy_app.providers.registry import Registry
 
 logger = logging.getLogger("llmproxy.commands")
 

@@ -22,9 +22,8 @@ from typing import Any
 
 import orjson
 
-from proxy_app.translation import canonical as c
-
-from .client_text import typed_text
+from commands_app.client_text import typed_text
+from proxy_app.core import canonical as c
 
 MAX_ID_CHARS = 200
 _HEADERS = ("x-session-id", "x-claude-code-session-id", "thread-id", "session-id")

@@ -9,8 +9,8 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 
-from .parser import validate_prefix
-from .registry import CommandContext, CommandError
+from commands_app.parser import validate_prefix
+from commands_app.registry import CommandContext, CommandError
 
 TRUE = {"true", "on", "yes", "1", "enable", "enabled"}
 FALSE = {"false", "off", "no", "0", "disable", "disabled"}
@@ -119,7 +119,7 @@ def setting_for(name: str) -> SessionSetting:
     key = name.strip().lower().replace("_", "-")
     found = _BY_NAME.get(key) or _BY_NAME.get(name.strip().lower())
     if found is None:
-        from .parser import suggest
+        from commands_app.parser import suggest
 
         hint = suggest(key, _BY_NAME)
         raise CommandError(f"unknown setting '{name}'" + (f"; did you mean '{hint}'?" if hint else ""))

@@ -30,7 +30,7 @@ _cache: OrderedDict[tuple[int | None, str], SessionState] = OrderedDict()
 
 
 def _load(owner_id: int | None, session_id: str) -> SessionState:
-    from .models import Session
+    from commands_app.models import Session
 
     row = Session.objects.filter(owner_id=owner_id, session_id=session_id).first()
     return SessionState(session_id, owner_id, dict(row.overrides) if row else {})
@@ -71,7 +71,7 @@ async def session_get(owner_id: int | None, session_id: str) -> SessionState:
 
 
 def _save(state: SessionState) -> None:
-    from .models import Session
+    from commands_app.models import Session
 
     Session.objects.update_or_create(
         owner_id=state.owner_id, session_id=state.session_id, defaults={"overrides": state.overrides}

@@ -7,10 +7,10 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .aliases import invalidate_aliases
-from .models import CommandAlias, FailoverRoute, FailoverRouteElement, Session
-from .routes import invalidate_routes
-from .sessions import session_cache_clear
+from commands_app.aliases import invalidate_aliases
+from commands_app.models import CommandAlias, FailoverRoute, FailoverRouteElement, Session
+from commands_app.routes import invalidate_routes
+from commands_app.sessions import session_cache_clear
 
 
 @receiver([post_save, post_delete], sender=FailoverRoute)

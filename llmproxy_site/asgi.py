@@ -20,9 +20,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from proxy_app import inspector  # noqa: E402
-
-from .lean_handler import LeanASGIHandler, PathSplitter  # noqa: E402
+from llmproxy_site.server.lean_handler import LeanASGIHandler, PathSplitter  # noqa: E402
+from proxy_app.operations import inspector  # noqa: E402
 
 lean_application = LeanASGIHandler()
 
@@ -34,6 +33,6 @@ application = ProtocolTypeRouter(
 )
 inspector.install_for_shared_layer()
 
-from .heap import warm_up_and_freeze  # noqa: E402
+from llmproxy_site.server.heap import warm_up_and_freeze  # noqa: E402
 
 warm_up_and_freeze()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from proxy_app import dashboard
+from proxy_app.operations import dashboard
 
 urlpatterns = [
-    path("", include("proxy_app.urls")),
+    path("", include("proxy_app.api.urls")),
     path("admin/", include(dashboard.admin_urlpatterns)),  # dashboard, inspector (staff-only)
     path("admin/", admin.site.urls),
     *dashboard.static_urlpatterns,

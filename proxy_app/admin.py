@@ -9,10 +9,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .key_state import key_fingerprint, key_state
-from .models import Backend, BackendKey, ModelDefaults, ProxyKey
-from .secrets_util import mask_secret
-from .services import backend_key_set_secret, proxy_key_create, proxy_key_revoke
+from proxy_app.core.secrets import mask_secret
+from proxy_app.models import Backend, BackendKey, ModelDefaults, ProxyKey
+from proxy_app.providers.key_state import key_fingerprint, key_state
+from proxy_app.services import backend_key_set_secret, proxy_key_create, proxy_key_revoke
 
 
 @admin.register(ProxyKey)

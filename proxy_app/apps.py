@@ -8,4 +8,4 @@ class ProxyAppConfig(AppConfig):
     verbose_name = "LLM proxy"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects cache invalidation)
+        from proxy_app import signals  # noqa: F401  (connects cache invalidation)

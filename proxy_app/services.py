@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from .models import BackendKey, ProxyKey
-from .secrets_util import generate_proxy_key, hash_key, mask_secret
+from proxy_app.core.secrets import generate_proxy_key, hash_key, mask_secret
+from proxy_app.models import BackendKey, ProxyKey
 
 
 def proxy_key_create(

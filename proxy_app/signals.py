@@ -7,10 +7,10 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .auth import invalidate_directory
-from .model_defaults import invalidate_model_defaults
-from .models import Backend, BackendKey, ModelDefaults, ProxyKey
-from .registry import invalidate_registry
+from proxy_app.access.auth import invalidate_directory
+from proxy_app.models import Backend, BackendKey, ModelDefaults, ProxyKey
+from proxy_app.providers.registry import invalidate_registry
+from proxy_app.routing.model_defaults import invalidate_model_defaults
 
 
 @receiver([post_save, post_delete], sender=ProxyKey)

@@ -60,7 +60,7 @@ class LiveServer:
         from asgiref.sync import sync_to_async
         from django.db import connections
 
-        from proxy_app.http_client import close_clients
+        from proxy_app.upstream.client import close_clients
 
         try:
             await self.server.serve()
@@ -174,10 +174,10 @@ def reset_caches() -> None:
     from commands_app.aliases import invalidate_aliases
     from commands_app.routes import invalidate_routes
     from commands_app.sessions import session_cache_clear
-    from proxy_app.auth import invalidate_directory
-    from proxy_app.key_state import key_state
-    from proxy_app.model_defaults import invalidate_model_defaults
-    from proxy_app.registry import invalidate_registry
+    from proxy_app.access.auth import invalidate_directory
+    from proxy_app.providers.key_state import key_state
+    from proxy_app.providers.registry import invalidate_registry
+    from proxy_app.routing.model_defaults import invalidate_model_defaults
 
     invalidate_registry()
     invalidate_directory()

@@ -9,7 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
-from .models import CapturedExchange, ModelPrice, UsageRecord, UsageRollup
+from usage_app.models import CapturedExchange, ModelPrice, UsageRecord, UsageRollup
 
 COUNT_CAP = 10_000
 

@@ -8,7 +8,7 @@ class UsageAppConfig(AppConfig):
     verbose_name = "Usage and cost"
 
     def ready(self) -> None:
-        from . import pricing, recorder
+        from usage_app import pricing, recorder
 
         pricing.connect_signals()
         recorder.install()

@@ -1,4 +1,4 @@
-"""DRF authentication by proxy key, through ``proxy_app.auth`` (the same keys clients use)."""
+"""DRF authentication by proxy key, through ``proxy_app.access.auth`` (the same keys clients use)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from proxy_app.auth import Principal, authenticate, extract_token
+from proxy_app.access.auth import Principal, authenticate, extract_token
 
 INVALID_KEY = "invalid proxy API key"
 

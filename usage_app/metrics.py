@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from proxy_app.context import RequestContext
+from proxy_app.core.context import RequestContext
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -47,12 +47,12 @@ RECORDER_QUEUE_DEPTH.set_function(lambda: _queue_depth())
 
 class _DroppedFields:
     """``llmproxy_dropped_fields_total``: request fields a backend of another protocol did not take,
-    read at scrape time from the connectors' counts (``proxy_app.backends.base.DROPPED_FIELDS``)."""
+    read at scrape time from the connectors' counts (``proxy_app.providers.connector.DROPPED_FIELDS``)."""
 
     def collect(self) -> Any:
         from prometheus_client.core import CounterMetricFamily
 
-        from proxy_app.backends.base import DROPPED_FIELDS
+        from proxy_app.providers.connector import DROPPED_FIELDS
 
         family = CounterMetricFamily("llmproxy_dropped_fields", "Client request fields dropped for a backend "
                                      "of another protocol, by field name", labels=("field", "client", "backend"))
@@ -65,7 +65,7 @@ REGISTRY.register(_DroppedFields())
 
 
 def _queue_depth() -> float:
-    from . import recorder
+    from usage_app import recorder
 
     return float(recorder._recorder.depth) if recorder._recorder is not None else 0.0
 

@@ -77,7 +77,7 @@ def seeded_price(backend: str, model: str) -> Price | None:
 
 
 def load_seeded_prices() -> None:
-    """Load genai-prices' list now rather than on the first priced record (see ``llmproxy_site.heap``)."""
+    """Load genai-prices' list now rather than on the first priced record (see ``llmproxy_site.server.heap``)."""
     from genai_prices import data_snapshot
 
     data_snapshot.get_snapshot()
@@ -96,7 +96,7 @@ class PriceBook:
             self._overrides = None
 
     def _load(self) -> dict[tuple[str, str], Price]:
-        from .models import ModelPrice
+        from usage_app.models import ModelPrice
 
         overrides: dict[tuple[str, str], Price] = {}
         try:
@@ -145,7 +145,7 @@ def cost_for(
 def connect_signals() -> None:
     from django.db.models.signals import post_delete, post_save
 
-    from .models import ModelPrice
+    from usage_app.models import ModelPrice
 
     def _invalidate(**_: object) -> None:
         price_book.invalidate()

@@ -27,11 +27,10 @@ from django.conf import settings
 from django.db import connection, connections, models, transaction
 from django.utils import timezone
 
-from proxy_app.context import RequestContext, on_request_finished
-
-from . import metrics, scheduler
-from .models import CapturedExchange, UsageRecord
-from .pricing import Price, price_for
+from proxy_app.core.context import RequestContext, on_request_finished
+from usage_app import metrics, scheduler
+from usage_app.models import CapturedExchange, UsageRecord
+from usage_app.pricing import Price, price_for
 
 logger = logging.getLogger("llmproxy.usage.recorder")
 

@@ -20,7 +20,7 @@ def _enabled() -> bool:
 
 def run_maintenance() -> None:
     """One rollup plus the purges, as the beat schedule runs them with a broker."""
-    from . import tasks
+    from usage_app import tasks
 
     tasks.rollup_usage()
     tasks.purge_raw_usage()

@@ -8,8 +8,8 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from .models import CapturedExchange, UsageRecord
-from .stats import GROUP_BY_CHOICES
+from usage_app.models import CapturedExchange, UsageRecord
+from usage_app.stats import GROUP_BY_CHOICES
 
 MAX_DAYS = 3660
 

@@ -8,7 +8,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from . import stats
+from usage_app import stats
 
 logger = logging.getLogger("llmproxy.usage.tasks")
 

@@ -13,9 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .authentication import ProxyKeyAuthentication, ProxyKeyUser
-from .models import CapturedExchange, UsageRecord
-from .serializers import (
+from usage_app.authentication import ProxyKeyAuthentication, ProxyKeyUser
+from usage_app.models import CapturedExchange, UsageRecord
+from usage_app.serializers import (
     AuditLogsSerializer,
     CapturedExchangeSerializer,
     RecentQuerySerializer,
@@ -24,7 +24,7 @@ from .serializers import (
     UsageEntriesSerializer,
     UsageRecordSerializer,
 )
-from .stats import StatsFilter, usage_stats
+from usage_app.stats import StatsFilter, usage_stats
 
 CAPTURE_OFF = "body capture is off; set USAGE_CAPTURE_BODIES=true to record prompts and answers"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 
-from ..models import FailoverRoute
-from ..parser import Command
-from ..registry import CommandContext, CommandError
-from ..routes import route_get
+from commands_app.models import FailoverRoute
+from commands_app.parser import Command
+from commands_app.registry import CommandContext, CommandError
+from commands_app.routes import route_get
 
 POLICIES = ("k", "m", "km", "mk")
 

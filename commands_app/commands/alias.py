@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 
-from ..aliases import alias_save
-from ..parser import Command
-from ..registry import CommandContext, CommandError, command, lookup
+from commands_app.aliases import alias_save
+from commands_app.parser import Command
+from commands_app.registry import CommandContext, CommandError, command, lookup
 
 
 @command("alias", summary="define a shortcut: alias(name=fast, command=\"set(model=openai:gpt-4o-mini)\")",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 
-from ..parser import Command
-from ..registry import CommandContext, CommandError, command
-from ..routes import route_delete
-from ._routes_support import route_name
+from commands_app.commands._routes_support import route_name
+from commands_app.parser import Command
+from commands_app.registry import CommandContext, CommandError, command
+from commands_app.routes import route_delete
 
 
 @command("delete-failover-route", summary="delete a failover route", usage="delete-failover-route(name=…)",

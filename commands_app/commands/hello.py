@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ..parser import Command
-from ..registry import CommandContext, command
+from commands_app.parser import Command
+from commands_app.registry import CommandContext, command
 
 
 def proxy_version() -> str:
@@ -17,7 +17,7 @@ def proxy_version() -> str:
 
 @command("hello", summary="show the proxy version, this session and the available backends")
 async def run(cmd: Command, ctx: CommandContext) -> str:
-    from proxy_app.models_listing import list_all_models
+    from proxy_app.providers.models_listing import list_all_models
 
     models = await list_all_models()
     lines = [f"llm-interactive-proxy {proxy_version()}", f"session: {ctx.session.session_id}", "backends:"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..parser import Command, suggest
-from ..registry import COMMANDS, CommandContext, CommandError, command, known_names, lookup
-from ..session_settings import SETTINGS
+from commands_app.parser import Command, suggest
+from commands_app.registry import COMMANDS, CommandContext, CommandError, command, known_names, lookup
+from commands_app.session_settings import SETTINGS
 
 
 @command("help", summary="list commands, or explain one: help(set)", usage="help[(command)]")

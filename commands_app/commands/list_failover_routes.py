@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 
-from ..parser import Command
-from ..registry import CommandContext, command
-from ..routes import routes_for
+from commands_app.parser import Command
+from commands_app.registry import CommandContext, command
+from commands_app.routes import routes_for
 
 
 @command("list-failover-routes", summary="list your failover routes and the global ones")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..parser import Command
-from ..registry import CommandContext, command
+from commands_app.parser import Command
+from commands_app.registry import CommandContext, command
 
 
 @command("models", summary="list the models of every backend (backend:model)")
 async def run(cmd: Command, ctx: CommandContext) -> str:
-    from proxy_app.models_listing import list_all_models
+    from proxy_app.providers.models_listing import list_all_models
 
     pairs = await list_all_models()
     return "\n".join(f"{b}:{m}" for b, m in pairs) if pairs else "no backend listed any model"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..parser import Command
-from ..registry import CommandContext, CommandError, command
-from ..session_settings import parse_model
+from commands_app.parser import Command
+from commands_app.registry import CommandContext, CommandError, command
+from commands_app.session_settings import parse_model
 
 
 @command("oneoff", summary="use backend:model for the next request only", usage="oneoff(backend:model)",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 
-from ..parser import Command
-from ..registry import CommandContext, command
-from ..routes import route_elements, route_set_elements
-from ._routes_support import existing_route, targets
+from commands_app.commands._routes_support import existing_route, targets
+from commands_app.parser import Command
+from commands_app.registry import CommandContext, command
+from commands_app.routes import route_elements, route_set_elements
 
 
 @command("route-prepend", summary="add elements at the start of a route",

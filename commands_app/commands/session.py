@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..parser import Command
-from ..registry import CommandContext, command
+from commands_app.parser import Command
+from commands_app.registry import CommandContext, command
 
 
 @command("session", summary="show this session's settings")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..parser import Command
-from ..registry import CommandContext, CommandError, command
-from ..session_settings import setting_for
+from commands_app.parser import Command
+from commands_app.registry import CommandContext, CommandError, command
+from commands_app.session_settings import setting_for
 
 
 @command("set", summary="change session settings, e.g. set(model=openai:gpt-4o, temperature=0.2)",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..parser import Command
-from ..registry import CommandContext, CommandError, command
-from ..session_settings import setting_for
+from commands_app.parser import Command
+from commands_app.registry import CommandContext, CommandError, command
+from commands_app.session_settings import setting_for
 
 
 @command("unset", summary="reset session settings, e.g. unset(model)", usage="unset(name, …)")

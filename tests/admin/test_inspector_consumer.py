@@ -13,9 +13,9 @@ from django.contrib.auth.models import AbstractUser
 from django.core.cache import cache
 
 from llmproxy_site.asgi import application
-from proxy_app.context import AttemptRecord, RequestContext, _live_observers, emit_live, finish_request
-from proxy_app.inspector import BATCH_SECONDS, WATCH_KEY, broadcaster
-from proxy_app.translation.canonical import Usage
+from proxy_app.core.canonical import Usage
+from proxy_app.core.context import AttemptRecord, RequestContext, _live_observers, emit_live, finish_request
+from proxy_app.operations.inspector import BATCH_SECONDS, WATCH_KEY, broadcaster
 from tests.admin.conftest import session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractUser
 from django.test import Client
 from django.utils import timezone
 
-from proxy_app.dashboard import NO_PROJECT
+from proxy_app.operations.dashboard import NO_PROJECT
 from usage_app.models import UsageRecord
 
 PAGES = ("/admin/dashboard/", "/admin/inspector/")

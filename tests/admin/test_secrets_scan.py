@@ -18,8 +18,8 @@ from django.test import Client, RequestFactory
 from django.urls import NoReverseMatch, reverse
 
 from commands_app.models import CommandAlias, FailoverRoute, FailoverRouteElement, Session
+from proxy_app.core.secrets import mask_secret
 from proxy_app.models import Backend, BackendKey, ProxyKey
-from proxy_app.secrets_util import mask_secret
 from tests.conftest import ANTHROPIC_KEYS, GEMINI_KEYS, OPENAI_KEYS, OPENROUTER_KEYS, Proxy
 from usage_app import recorder
 

@@ -54,7 +54,7 @@ NPM_TIMEOUT = 900
 # mid-conversation system messages for its default model, and Gemini CLI's default ("auto") first asks
 # a small model to route the task, with a responseJsonSchema.
 CODEX_MODEL = "gpt-5.1-codex"
-# The proxy seals other providers' reasoning state into Codex's encrypted_content (proxy_app.reasoning_seal)
+# The proxy seals other providers' reasoning state into Codex's encrypted_content (proxy_app.chat.reasoning_seal)
 # under REASONING_SEAL_KEY: one fixed key for recording and for replaying the fixtures, whatever the
 # machine's DJANGO_SECRET_KEY.
 SEAL_KEY = "llmproxy-client-fixtures-reasoning-seal-key"

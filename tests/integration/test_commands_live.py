@@ -191,7 +191,7 @@ def test_openai_url_gets_stored_keys_only_for_allowed_hosts(proxy: Proxy, settin
     ask("hello custom")
     assert proxy.fakes.openai.chat_requests()[-1].key is None, "no stored key goes to an unlisted host"
     settings.OPENAI_URL_ALLOWED_HOSTS = ["127.0.0.1"]  # type: ignore[attr-defined]
-    from proxy_app.registry import invalidate_registry
+    from proxy_app.providers.registry import invalidate_registry
 
     invalidate_registry()
     ask("hello again")
@@ -211,8 +211,8 @@ def test_sessions_survive_a_cache_flush(proxy: Proxy) -> None:
 
 
 def test_a_key_without_permission_cannot_change_shared_routes(proxy: Proxy) -> None:
+    from proxy_app.core.secrets import hash_key
     from proxy_app.models import ProxyKey
-    from proxy_app.secrets_util import hash_key
 
     ProxyKey.objects.create(name="viewer", key_hash=hash_key("lip-viewer-key-1234567890"), key_hint="lip...7890",
                             can_change_shared_state=False)

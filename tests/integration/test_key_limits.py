@@ -49,7 +49,7 @@ def test_a_key_over_its_budget_is_refused(proxy: Proxy) -> None:
     from django.utils import timezone
 
     UsageRecord.objects.create(proxy_key_id=row.pk, cost_usd=Decimal("0.75"), status=200, created_at=timezone.now())
-    from proxy_app import limits
+    from proxy_app.access import limits
 
     limits._spend.clear()
     with pytest.raises(openai.PermissionDeniedError) as err:

@@ -351,7 +351,7 @@ def test_a_bug_in_a_stream_after_its_head_ends_the_stream_with_an_error_and_a_fa
 ) -> None:
     """After the 200 head has gone out, an unexpected exception (here a decoder's) must not cut the
     connection off with a success on record: the client gets OpenAI's error event, the row a 500."""
-    from proxy_app.translation import openai_chat
+    from proxy_app.protocols import openai_chat
     from usage_app.models import UsageRecord
     from usage_app.recorder import flush
 

@@ -58,7 +58,7 @@ def test_list_routes_shows_policy_owner_and_ordered_elements(proxy: Proxy) -> No
 async def test_clear_key_state_makes_a_cooling_key_available_again(proxy: Proxy) -> None:
     from asgiref.sync import sync_to_async
 
-    from proxy_app.registry import get_registry
+    from proxy_app.providers.registry import get_registry
 
     registry = await get_registry()
     pool = registry.backends["openai"].pool

@@ -113,7 +113,7 @@ def test_codex_carries_anthropic_thinking_itself_sealed_in_encrypted_content(pro
     body, headers, output = _codex_turns(proxy, stream=stream)
     reasoning = next(item for item in output if item["type"] == "reasoning")
     assert reasoning["encrypted_content"].startswith("lip1.")
-    from proxy_app.reasoning_seal import unseal
+    from proxy_app.chat.reasoning_seal import unseal
 
     state = unseal(reasoning["encrypted_content"])  # opens only with the server's key
     assert state and state[0]["origin"] == "anthropic" and state[0]["signature"]
@@ -152,7 +152,7 @@ def _settle() -> None:
     afterwards really leaves nothing kept server-side)."""
     import time
 
-    from proxy_app import reasoning_state
+    from proxy_app.chat import reasoning_state
 
     deadline = time.monotonic() + 5
     while reasoning_state._PENDING and time.monotonic() < deadline:

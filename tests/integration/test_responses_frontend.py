@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from proxy_app.translation.openai_responses import STATEFUL_UNSUPPORTED
+from proxy_app.protocols.openai_responses import STATEFUL_UNSUPPORTED
 from tests.conftest import OPENAI_KEYS, Proxy
 
 TOOLS: list[Any] = [

@@ -86,8 +86,8 @@ def attempts(proxy: Proxy) -> list[str]:
 
 def restart_rotation() -> None:
     """Start every backend's round-robin at its first key, so attempt orders are deterministic."""
-    from proxy_app import keys
-    from proxy_app.registry import invalidate_registry
+    from proxy_app.providers import keys
+    from proxy_app.providers.registry import invalidate_registry
 
     keys._counters.clear()
     invalidate_registry()

@@ -275,7 +275,7 @@ def test_the_supervisor_gives_up_on_a_worker_that_keeps_dying(tmp_path: Path) ->
     sock.bind(("127.0.0.1", 0))
     sock.listen(8)
     result = subprocess.run(
-        [sys.executable, "-m", "proxy_app.workers", "--server", "daphne", "--fd", str(sock.fileno()),
+        [sys.executable, "-m", "llmproxy_site.server.workers", "--server", "daphne", "--fd", str(sock.fileno()),
          "--settings", "no_such_settings_module", "--root", str(ROOT)],
         cwd=ROOT, pass_fds=(sock.fileno(),), capture_output=True, text=True, timeout=60,
     )

@@ -22,14 +22,14 @@ import orjson
 import pytest
 from django.test import RequestFactory
 
-from proxy_app.backend_config import BackendSpec
-from proxy_app.backends import CONNECTORS
-from proxy_app.translation import canonical as c
-from proxy_app.translation import gemini
+from proxy_app.core import canonical as c
+from proxy_app.protocols import gemini
+from proxy_app.providers import CONNECTORS
+from proxy_app.providers.config import BackendSpec
 from tests.clients import harness
 
 try:
-    from proxy_app.reasoning_state import restore as reasoning_restore
+    from proxy_app.chat.reasoning_state import restore as reasoning_restore
 except ImportError:  # a proxy without sealed reasoning state
     reasoning_restore = None
 
@@ -52,20 +52,20 @@ def decode(record: dict[str, Any]) -> c.ChatRequest | None:
     body = record["body"]
     headers = {name: value for name, value in record["headers"]}
     if path.endswith("/messages"):
-        from proxy_app.frontends import anthropic as frontend
+        from proxy_app.api import anthropic as frontend
 
         request = RequestFactory().post(record["path"], data=json.dumps(body), content_type="application/json",
                                         headers={k: v for k, v in headers.items() if k.lower() != "content-type"})
         chat = frontend._decode(request)(body)
     elif path.endswith("/responses"):
-        from proxy_app.frontends import openai_responses as frontend
+        from proxy_app.api import openai_responses as frontend
 
         chat = frontend.decode(body)
     elif "/models/" in path and ":" in path.rsplit("/", 1)[-1]:
         model, _, action = path.split("/models/", 1)[1].rpartition(":")
         if action not in ("generateContent", "streamGenerateContent"):
             return None
-        # as proxy_app.frontends.gemini.model_action decodes it
+        # as proxy_app.api.gemini.model_action decodes it
         chat = gemini.request_to_canonical(body, model=model)
         chat.stream = action == "streamGenerateContent"
         chat.meta["gemini_sse"] = "alt=sse" in query.split("&")

@@ -28,7 +28,7 @@ from commands_app.parser import (
     suggest,
     validate_prefix,
 )
-from proxy_app.translation.canonical import ImagePart, Message, TextPart, ToolCallPart, ToolResultPart
+from proxy_app.core.canonical import ImagePart, Message, TextPart, ToolCallPart, ToolResultPart
 
 
 def kw(key: str, value: str) -> Argument:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from proxy_app.daphne_tuning import ReapingServer
+from llmproxy_site.server.daphne_tuning import ReapingServer
 
 
 class Protocol:

@@ -15,9 +15,8 @@ import orjson
 import pytest
 import trustme
 
-from proxy_app import http_client
-from proxy_app.http1_transport import Http1Transport, default_ssl_context
-from proxy_app.http_client import (
+from proxy_app.upstream import client as http_client
+from proxy_app.upstream.client import (
     body_chunks,
     close_clients,
     environment_proxy,
@@ -26,6 +25,7 @@ from proxy_app.http_client import (
     release_after_body,
     send,
 )
+from proxy_app.upstream.http1 import Http1Transport, default_ssl_context
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 TIMEOUTS = httpx.Timeout(connect=2.0, read=2.0, write=2.0, pool=2.0)
@@ -502,7 +502,7 @@ async def test_the_request_head_carries_host_length_and_defaults_once() -> None:
 
 
 async def test_idle_connections_are_closed_after_the_keep_alive_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    from proxy_app import http1_transport
+    from proxy_app.upstream import http1 as http1_transport
 
     monkeypatch.setattr(http1_transport, "KEEPALIVE_SECONDS", 0.1)
     async with raw_server(keep_answering) as (srv, url), client() as c:
@@ -606,7 +606,7 @@ async def test_bytes_after_a_response_are_not_read_as_its_body_and_end_the_conne
 
 
 def test_ipv6_hosts_are_bracketed_in_the_host_header_and_a_tunnel_target() -> None:
-    from proxy_app.http1_transport import parse_target
+    from proxy_app.upstream.http1 import parse_target
 
     assert parse_target("https://[::1]:8443/v1").origin.host_port == "[::1]:8443"
     assert parse_target("https://[::1]:8443/v1").origin.authority == "[::1]:8443"

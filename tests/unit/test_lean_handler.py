@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.http import HttpRequest, HttpResponseBase
 
-from llmproxy_site.lean_handler import LeanASGIHandler
+from llmproxy_site.server.lean_handler import LeanASGIHandler
 
 
 @pytest.fixture(autouse=True)
@@ -109,7 +109,7 @@ def test_every_view_on_a_lean_path_is_async() -> None:
     from asgiref.sync import iscoroutinefunction
     from django.urls import URLPattern, URLResolver, get_resolver
 
-    from llmproxy_site.lean_handler import LEAN_PREFIXES
+    from llmproxy_site.server.lean_handler import LEAN_PREFIXES
 
     def views(resolver: URLResolver, prefix: str = "") -> list[tuple[str, Any]]:
         found = []
@@ -162,7 +162,7 @@ def test_requests_are_closed_without_djangos_request_finished_signal() -> None:
 
 def test_long_paths_are_resolved_but_not_cached() -> None:
     """Gemini paths name a model: a client sending endless distinct long ones must not grow the cache."""
-    from llmproxy_site.lean_handler import CACHED_PATH_MAX, _resolve, resolve_lean
+    from llmproxy_site.server.lean_handler import CACHED_PATH_MAX, _resolve, resolve_lean
 
     _resolve.cache_clear()
     long_path = "/v1beta/models/" + "m" * CACHED_PATH_MAX + ":generateContent"
@@ -178,7 +178,7 @@ def test_a_view_that_returns_nothing_is_djangos_500() -> None:
     async def broken(request: HttpRequest) -> None:
         return None
 
-    from llmproxy_site import lean_handler
+    from llmproxy_site.server import lean_handler
 
     match = lean_handler.resolve_lean("/healthz")
     original = match.func

@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 
-from proxy_app.context import RequestContext
-from proxy_app.loop_detection import LoopConfig, LoopDetector, ParaphraseDetector
-from proxy_app.tool_loop import LoopAnalysis, ToolLoopConfig
-from proxy_app.translation import anthropic, gemini, openai_chat, openai_responses
-from proxy_app.translation import canonical as c
+from proxy_app.core import canonical as c
+from proxy_app.core.context import RequestContext
+from proxy_app.guards.loop_detection import LoopConfig, LoopDetector, ParaphraseDetector
+from proxy_app.guards.tool_loop import LoopAnalysis, ToolLoopConfig
+from proxy_app.protocols import anthropic, gemini, openai_chat, openai_responses
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "loops"
 MODULES = {"anthropic": anthropic, "openai_chat": openai_chat, "openai_responses": openai_responses, "gemini": gemini}
@@ -257,7 +257,7 @@ def test_each_conversation_decodes_to_its_calls(entry: dict[str, Any]) -> None:
 
 def test_the_guards_judge_each_request_alone_whatever_its_session() -> None:
     """All conversations through the real guards in one session: legitimate ones never halt."""
-    from proxy_app.guards import guard_response, inject_tool_loop_warning
+    from proxy_app.guards.checks import guard_response, inject_tool_loop_warning
 
     for entry in ENTRIES:
         if "response" in entry:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy_app.loop_detection import (
+from proxy_app.guards.loop_detection import (
     LoopConfig,
     LoopDetector,
     LoopMatch,

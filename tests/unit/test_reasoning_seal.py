@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy_app import reasoning_seal
+from proxy_app.chat import reasoning_seal
 
 STATE = [{"text": "Let me think.", "signature": "EqQBCkgI", "redacted_data": None, "origin": "anthropic"}]
 

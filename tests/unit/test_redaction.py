@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy_app.redaction import MIN_KNOWN_SECRET_LENGTH, REDACTION_MARKER, SecretRedactor
+from proxy_app.guards.redaction import MIN_KNOWN_SECRET_LENGTH, REDACTION_MARKER, SecretRedactor
 
 _rng = random.Random(7)
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from proxy_app.backend_config import BackendSpec, keys_from_env
-from proxy_app.key_state import KeyStateStore
-from proxy_app.registry import Registry
-from proxy_app.routing import Target, parse_target, plan_attempts
-from proxy_app.translation.canonical import ProxyError
+from proxy_app.core.canonical import ProxyError
+from proxy_app.providers.config import BackendSpec, keys_from_env
+from proxy_app.providers.key_state import KeyStateStore
+from proxy_app.providers.registry import Registry
+from proxy_app.routing.targets import Target, parse_target, plan_attempts
 
 
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch) -> Registry:
     store = KeyStateStore("")
-    monkeypatch.setattr("proxy_app.keys.key_state", lambda: store)
-    monkeypatch.setattr("proxy_app.keys._counters", {})
+    monkeypatch.setattr("proxy_app.providers.keys.key_state", lambda: store)
+    monkeypatch.setattr("proxy_app.providers.keys._counters", {})
     return Registry(
         [
             BackendSpec("openrouter", "openai_chat", "http://x", keys=("or-a", "or-b", "or-c")),

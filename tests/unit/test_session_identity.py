@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from commands_app.session_identity import conversation_fingerprint, session_id_for
-from proxy_app.translation import anthropic, gemini, openai_responses
-from proxy_app.translation import canonical as c
+from proxy_app.core import canonical as c
+from proxy_app.protocols import anthropic, gemini, openai_responses
 
 CLAUDE_USER_ID = '{"device_id":"94eb5c","account_uuid":"","session_id":"5c5430c9-5b7e"}'
 

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxy_app.translation import anthropic as a
-from proxy_app.translation import canonical as c
-from proxy_app.translation.common import pseudonymous_user
-from proxy_app.translation.sse import SSEParser
+from proxy_app.core import canonical as c
+from proxy_app.protocols import anthropic as a
+from proxy_app.protocols.common import pseudonymous_user
+from proxy_app.protocols.sse import SSEParser
 from tests.unit.payloads import DELETE, changed
 
 MODEL = "claude-sonnet-4-5"
@@ -1084,8 +1084,8 @@ def test_mid_conversation_system_messages_go_back_to_anthropic_exactly_as_sent()
 
 
 def test_mid_conversation_system_text_stays_in_place_for_other_protocols() -> None:
-    from proxy_app.translation import gemini as g
-    from proxy_app.translation import openai_chat as oc
+    from proxy_app.protocols import gemini as g
+    from proxy_app.protocols import openai_chat as oc
 
     req = a.request_to_canonical(copy.deepcopy(MID_CONVERSATION_SYSTEM))
     req.source_protocol = "openai_chat"

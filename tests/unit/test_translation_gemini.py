@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy_app.translation import canonical as c
-from proxy_app.translation import gemini as g
-from proxy_app.translation.sse import SSEParser
+from proxy_app.core import canonical as c
+from proxy_app.protocols import gemini as g
+from proxy_app.protocols.sse import SSEParser
 
 MODEL = "gemini-2.5-flash"
 

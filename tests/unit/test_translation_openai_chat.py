@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxy_app.translation import anthropic, gemini, openai_chat
-from proxy_app.translation import canonical as c
-from proxy_app.translation import openai_chat as o
-from proxy_app.translation.common import WEB_SEARCH, WEB_SEARCH_UNAVAILABLE
-from proxy_app.translation.sse import SSEParser
+from proxy_app.core import canonical as c
+from proxy_app.protocols import anthropic, gemini, openai_chat
+from proxy_app.protocols import openai_chat as o
+from proxy_app.protocols.common import WEB_SEARCH, WEB_SEARCH_UNAVAILABLE
+from proxy_app.protocols.sse import SSEParser
 from tests.unit.payloads import DELETE, changed
 
 MODEL = "gpt-4.1"

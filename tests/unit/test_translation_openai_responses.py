@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxy_app.translation import canonical as c
-from proxy_app.translation import openai_responses as r
-from proxy_app.translation.sse import SSEParser
+from proxy_app.core import canonical as c
+from proxy_app.protocols import openai_responses as r
+from proxy_app.protocols.sse import SSEParser
 
 MODEL = "gpt-4.1"
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -933,8 +933,8 @@ CODEX_TOOLS_REQUEST: dict[str, Any] = {
 
 
 def test_namespace_tools_reach_chat_backends_as_functions_and_come_back_namespaced() -> None:
-    from proxy_app.translation import anthropic as a
-    from proxy_app.translation import openai_chat as oc
+    from proxy_app.protocols import anthropic as a
+    from proxy_app.protocols import openai_chat as oc
 
     req = r.request_to_canonical(copy.deepcopy(CODEX_TOOLS_REQUEST))
     assert [t.name for t in req.tools or []] == ["exec_command", "multi_agent_v1__spawn_agent",
@@ -960,7 +960,7 @@ def test_namespace_tools_reach_chat_backends_as_functions_and_come_back_namespac
 
 
 def test_codex_cache_identity_reaches_chat_backends_and_its_client_metadata_does_not() -> None:
-    from proxy_app.translation import openai_chat as oc
+    from proxy_app.protocols import openai_chat as oc
 
     req = r.request_to_canonical({"model": "m", "input": "hi", "prompt_cache_key": "thread-1", "store": False,
                                   "client_metadata": {"installation_id": "i-1"}})

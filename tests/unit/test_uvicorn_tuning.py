@@ -8,7 +8,7 @@ from typing import Any
 
 from uvicorn.protocols.http.flow_control import FlowControl
 
-from proxy_app.uvicorn_tuning import CoalescingCycle
+from llmproxy_site.server.uvicorn_tuning import CoalescingCycle
 
 
 class Transport(asyncio.Transport):

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from django.db import OperationalError
 
-from proxy_app.context import RequestContext
+from proxy_app.core.context import RequestContext
 from tests.conftest import Proxy
 from usage_app import metrics, recorder
 from usage_app.models import CapturedExchange, UsageRecord

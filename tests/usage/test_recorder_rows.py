@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from django.forms.models import model_to_dict
 
-from proxy_app.context import AttemptRecord, RequestContext
-from proxy_app.translation.canonical import Usage
+from proxy_app.core.canonical import Usage
+from proxy_app.core.context import AttemptRecord, RequestContext
 from usage_app.models import UsageRecord
 from usage_app.recorder import Pending, Recorder, _multi_row_sql, statement_sizes
 

@@ -9,9 +9,9 @@ import openai
 import pytest
 from openapi_spec_validator import validate
 
-from proxy_app.auth import invalidate_directory
+from proxy_app.access.auth import invalidate_directory
+from proxy_app.core.secrets import hash_key, mask_secret
 from proxy_app.models import ProxyKey
-from proxy_app.secrets_util import hash_key, mask_secret
 from tests.conftest import Proxy
 from tests.fakes.openai_fake import neutral_view
 from tests.fakes.scenario import plan_reply

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ...models import FailoverRoute
+from commands_app.models import FailoverRoute
 
 
 class Command(BaseCommand):

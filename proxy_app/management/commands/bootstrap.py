@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from ...backend_config import specs_from_env
-from ...models import BackendKey
-from ...secrets_util import mask_secret
+from proxy_app.core.secrets import mask_secret
+from proxy_app.models import BackendKey
+from proxy_app.providers.config import specs_from_env
 
 
 class Command(BaseCommand):

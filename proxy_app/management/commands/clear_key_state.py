@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ...key_state import key_state
+from proxy_app.providers.key_state import key_state
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ...services import proxy_key_create
+from proxy_app.services import proxy_key_create
 
 
 class Command(BaseCommand):

@@ -16,9 +16,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from ...backend_config import PROVIDERS, specs_from_env
-from ...secrets_util import mask_secret
-from ...workers import exec_supervisor, reuseport_sockets
+from llmproxy_site.server.workers import exec_supervisor, reuseport_sockets
+from proxy_app.core.secrets import mask_secret
+from proxy_app.providers.config import PROVIDERS, specs_from_env
 
 ENVIRONMENT_HELP = """
 environment variables (also read from .env in the project root):
@@ -136,7 +136,7 @@ class Command(BaseCommand):
         if server == "uvicorn":
             import uvicorn
 
-            from ...uvicorn_tuning import install
+            from llmproxy_site.server.uvicorn_tuning import install
 
             install()
             # After its graceful shutdown uvicorn re-raises the SIGTERM to the handler that was there
@@ -148,7 +148,7 @@ class Command(BaseCommand):
             sockets = [socket.socket(fileno=fd)] if fd is not None else None
             uvicorn.Server(config).run(sockets=sockets)
             return
-        from ...daphne_tuning import tuned_daphne_cli
+        from llmproxy_site.server.daphne_tuning import tuned_daphne_cli
 
         where = ["--fd", str(fd)] if fd is not None else ["-b", host, "-p", str(port)]
         tuned_daphne_cli().run([*where, "-v", "0", app])
@@ -156,7 +156,7 @@ class Command(BaseCommand):
     def _has_proxy_key(self) -> bool:
         if settings.LLM_INTERACTIVE_PROXY_API_KEY:
             return True
-        from ...models import ProxyKey
+        from proxy_app.models import ProxyKey
 
         try:
             return ProxyKey.objects.filter(is_active=True, revoked_at__isnull=True).exists()

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ...stats import usage_rollup
+from usage_app.stats import usage_rollup
 
 
 class Command(BaseCommand):

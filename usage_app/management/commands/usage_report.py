@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from ...stats import GROUP_BY_CHOICES, StatsFilter, usage_stats
+from usage_app.stats import GROUP_BY_CHOICES, StatsFilter, usage_stats
 
 COLUMNS = [("key", "{}", 28), ("requests", "{:,}", 9), ("errors", "{:,}", 7), ("input_tokens", "{:,}", 13),
            ("output_tokens", "{:,}", 13), ("cost_usd", "{:.4f}", 11), ("latency_p50_ms", "{:.0f}", 8),

@@ -1,0 +1,85 @@
+"""Per-proxy-key limits: requests per minute and a spending budget.
+
+The minute counter is local to the process, or a Redis counter shared by every process
+when ``REDIS_URL`` is set. A key's spend is summed from its usage records at most once a
+minute per process (off the event loop), so the budget check itself costs a dict lookup;
+a key can overshoot its budget by what it spends within that minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from proxy_app.access.auth import Principal
+from proxy_app.core.canonical import ProxyError
+
+logger = logging.getLogger("llmproxy.limits")
+
+SPEND_REFRESH_SECONDS = 60.0
+
+_windows: dict[tuple[int, int], int] = {}
+_spend: dict[int, tuple[float, Decimal]] = {}
+_redis_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object] = weakref.WeakKeyDictionary()
+
+
+async def _count_request(key_id: int, minute: int) -> int:
+    if settings.REDIS_URL:
+        loop = asyncio.get_running_loop()
+        client = _redis_clients.get(loop)
+        if client is None:
+            import redis.asyncio as redis
+
+            client = _redis_clients[loop] = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5)
+        name = f"llmproxy:rpm:{key_id}:{minute}"
+        try:
+            count = await client.incr(name)  # type: ignore[attr-defined]
+            if count == 1:
+                await client.expire(name, 120)  # type: ignore[attr-defined]
+            return int(count)
+        except Exception:
+            logger.warning("rate-limit counter unavailable in Redis; counting locally", exc_info=True)
+    for stale in [k for k in _windows if k[1] < minute]:
+        del _windows[stale]
+    _windows[(key_id, minute)] = _windows.get((key_id, minute), 0) + 1
+    return _windows[(key_id, minute)]
+
+
+def _key_spend(key_id: int) -> Decimal:
+    from django.db.models import Sum
+
+    from usage_app.models import UsageRecord
+
+    total = UsageRecord.objects.filter(proxy_key_id=key_id).aggregate(total=Sum("cost_usd"))["total"]
+    return total or Decimal(0)
+
+
+async def limits_check(principal: Principal) -> None:
+    """Raise a 429 (rate) or 403 (budget) ``ProxyError`` when the key is over its limits."""
+    if principal.key_id is None:
+        return
+    rate_limit_rpm, budget_usd = principal.rate_limit_rpm, principal.budget_usd
+    if rate_limit_rpm:
+        now = time.time()
+        minute = int(now // 60)
+        if await _count_request(principal.key_id, minute) > rate_limit_rpm:
+            raise ProxyError(
+                f"this proxy key is limited to {rate_limit_rpm} requests per minute",
+                kind="rate_limit", retry_after=60 - (now % 60),
+            )
+    if budget_usd is not None:
+        cached = _spend.get(principal.key_id)
+        if cached is None or time.monotonic() - cached[0] > SPEND_REFRESH_SECONDS:
+            cached = (time.monotonic(), await sync_to_async(_key_spend, thread_sensitive=True)(principal.key_id))
+            _spend[principal.key_id] = cached
+        if cached[1] >= budget_usd:
+            raise ProxyError(
+                f"this proxy key has used its budget of ${budget_usd} (spent ${cached[1]:.4f})",
+                kind="permission", code="budget_exceeded",
+            )

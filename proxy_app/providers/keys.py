@@ -1,0 +1,90 @@
+"""Backend key pools: round-robin over keys that are neither cooling down nor invalid."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from proxy_app.providers.key_state import KeyStateStore, key_fingerprint, key_state
+
+# Round-robin positions per backend survive registry rebuilds (admin edits).
+_counters: dict[str, itertools.count] = {}
+
+
+class KeyPool:
+    """The keys of one backend. Cooldowns are per (key, model); invalid marks are per key."""
+
+    def __init__(self, backend: str, keys: tuple[str, ...]) -> None:
+        self.backend = backend
+        self.keys = keys
+        self.fingerprints = [key_fingerprint(k) for k in keys]
+        self._counter = _counters.setdefault(backend, itertools.count())
+
+    @property
+    def store(self) -> KeyStateStore:
+        return key_state()
+
+    def rotation(self, model: str) -> list[int]:
+        """The indices of the keys usable for ``model``, starting from the next round-robin
+        position among them (so a cooling key's turn is shared evenly, not handed to its
+        neighbour). A backend without keys gets ``[-1]``."""
+        if not self.keys:
+            return [-1]
+        usable = [i for i in range(len(self.keys)) if self.available(i, model)]
+        if not usable:
+            return []
+        start = next(self._counter) % len(usable)
+        return usable[start:] + usable[:start]
+
+    async def refresh(self) -> None:
+        if self.keys:
+            await self.store.refresh(self.backend, self.fingerprints)
+
+    def available(self, index: int, model: str) -> bool:
+        if index < 0:
+            return True
+        fingerprint = self.fingerprints[index]
+        return not self.store.is_invalid(self.backend, fingerprint) and (
+            self.store.cooling_until(self.backend, fingerprint, model) is None
+        )
+
+    def cooling_until(self, index: int, model: str) -> float | None:
+        return self.store.cooling_until(self.backend, self.fingerprints[index], model) if index >= 0 else None
+
+    async def cool_down(self, index: int, model: str, seconds: float) -> None:
+        if index >= 0:
+            await self.store.cool_down(self.backend, self.fingerprints[index], model, seconds)
+
+    async def mark_invalid(self, index: int) -> None:
+        if index >= 0:
+            await self.store.mark_invalid(self.backend, self.fingerprints[index])
+
+    def key(self, index: int) -> str | None:
+        return self.keys[index] if index >= 0 else None
+
+    def states(self) -> list[tuple[int, str, float | None]]:
+        """``(index, "active"|"cooling"|"invalid", cooling until)`` for each key, any model."""
+        now = time.time()
+        marks = self.store.marks(self.backend)
+        out = []
+        for i, fingerprint in enumerate(self.fingerprints):
+            if fingerprint in marks.invalid:
+                out.append((i, "invalid", None))
+                continue
+            untils = [u for (fp, _), u in marks.cooling.items() if fp == fingerprint and u > now]
+            out.append((i, "cooling", max(untils)) if untils else (i, "active", None))
+        return out
+
+    def describe(self) -> str:
+        """Key states for humans: ``2 active, 1 cooling (until 12:00:05Z), 0 invalid``."""
+        if not self.keys:
+            return "no key needed"
+        states = self.states()
+        active = sum(1 for _, s, _ in states if s == "active")
+        invalid = sum(1 for _, s, _ in states if s == "invalid")
+        cooling = [u for _, s, u in states if s == "cooling" and u]
+        parts = [f"{active} active"]
+        if cooling:
+            parts.append(f"{len(cooling)} cooling (until {time.strftime('%H:%M:%SZ', time.gmtime(min(cooling)))})")
+        parts.append(f"{invalid} invalid")
+        return ", ".join(parts)
