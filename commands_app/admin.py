@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from commands_app.models import CommandAlias, FailoverRoute, FailoverRouteElement, Session
 
@@ -25,7 +27,7 @@ class FailoverRouteAdmin(admin.ModelAdmin):
     def elements_summary(self, obj: FailoverRoute) -> str:
         return ", ".join(e.target for e in obj.elements.all()) or "(empty)"
 
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FailoverRoute]:
         return super().get_queryset(request).prefetch_related("elements")
 
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from commands_app.parser import Command
     from commands_app.sessions import SessionState
-    from proxy_app.access.auth import Principal
-    from proxy_app.providers.registry import Registry
+    from proxy_app.core.catalog import BackendCatalog
+    from proxy_app.core.principal import Principal
 
 
 class CommandError(Exception):
@@ -21,7 +21,7 @@ class CommandError(Exception):
 class CommandContext:
     session: SessionState
     principal: Principal
-    backends: Registry
+    backends: BackendCatalog
     prefix: str
     protocol: str
     session_changed: bool = False

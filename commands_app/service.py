@@ -25,9 +25,9 @@ from commands_app.parser import (
 from commands_app.registry import CommandContext, CommandError, known_names, lookup
 from commands_app.schema_instance import schema_instance
 from commands_app.sessions import SessionState, session_save
-from proxy_app.access.auth import Principal
 from proxy_app.core import canonical as c
-from proxy_app.providers.registry import Registry
+from proxy_app.core.catalog import BackendCatalog
+from proxy_app.core.principal import Principal
 
 logger = logging.getLogger("llmproxy.commands")
 
@@ -70,7 +70,7 @@ async def _run_one(cmd: Command, ctx: CommandContext) -> str:
 
 
 async def commands_apply(
-    chat: c.ChatRequest, *, session: SessionState, principal: Principal, backends: Registry, protocol: str
+    chat: c.ChatRequest, *, session: SessionState, principal: Principal, backends: BackendCatalog, protocol: str
 ) -> CommandOutcome:
     """Execute the commands in the newest user message of ``chat``.
 
@@ -100,11 +100,11 @@ async def commands_apply(
     for cmd in commands:
         expanded.extend(await _expand(cmd, principal.key_id, prefix))
     only_commands = stripped is None
-    if not only_commands and (errors or any(lookup(cmd.name) is None for cmd in expanded)
-                              or not _all_begin_lines(commands, message)):
+    if stripped is not None and (errors or any(lookup(cmd.name) is None for cmd in expanded)
+                                 or not _all_begin_lines(commands, message)):
         return CommandOutcome(chat)
-    forwarded = None if only_commands else replace(chat, messages=[*chat.messages[:index], stripped,
-                                                                    *chat.messages[index + 1:]])
+    forwarded = None if stripped is None else replace(chat, messages=[*chat.messages[:index], stripped,
+                                                                       *chat.messages[index + 1:]])
 
     last_key, turn = _last_turn_key(session), _turn_digest(chat.messages, index)
     last = await cache.aget(last_key)

@@ -19,10 +19,10 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return len(self.object_list.order_by().values_list("pk", flat=True)[:COUNT_CAP])
+        return len(self.object_list.order_by().values_list("pk", flat=True)[:COUNT_CAP])  # type: ignore[attr-defined]  # a QuerySet here
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     paginator = CappedPaginator
     show_full_result_count = False
 
@@ -79,7 +79,7 @@ class CapturedExchangeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ModelPrice)
-class ModelPriceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ModelPriceAdmin(admin.ModelAdmin):
     list_display = ("backend", "model", "input_per_mtok", "output_per_mtok", "cached_per_mtok", "reasoning_per_mtok",
                     "source", "updated_at")
     list_filter = ("backend", "source")

@@ -10,7 +10,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from proxy_app.access.auth import Principal, authenticate, extract_token
+from proxy_app.access.auth import authenticate, extract_token
+from proxy_app.core.principal import Principal
 
 INVALID_KEY = "invalid proxy API key"
 
@@ -48,7 +49,7 @@ class ProxyKeyAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="llm-interactive-proxy"'
 
 
-class ProxyKeyAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class ProxyKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "usage_app.authentication.ProxyKeyAuthentication"
     name = "proxyKey"
 

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from proxy_app.core.context import RequestContext
+from proxy_app.core.counters import DROPPED_FIELDS
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -47,12 +48,10 @@ RECORDER_QUEUE_DEPTH.set_function(lambda: _queue_depth())
 
 class _DroppedFields:
     """``llmproxy_dropped_fields_total``: request fields a backend of another protocol did not take,
-    read at scrape time from the connectors' counts (``proxy_app.providers.connector.DROPPED_FIELDS``)."""
+    read at scrape time from the connectors' counts (``proxy_app.core.counters.DROPPED_FIELDS``)."""
 
     def collect(self) -> Any:
         from prometheus_client.core import CounterMetricFamily
-
-        from proxy_app.providers.connector import DROPPED_FIELDS
 
         family = CounterMetricFamily("llmproxy_dropped_fields", "Client request fields dropped for a backend "
                                      "of another protocol, by field name", labels=("field", "client", "backend"))

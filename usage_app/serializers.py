@@ -46,7 +46,7 @@ class RecentQuerySerializer(serializers.Serializer[dict[str, Any]]):
 
 class AggregateSerializer(serializers.Serializer[dict[str, Any]]):
     requests = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]  # a wire field, not Serializer.errors
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
     cached_tokens = serializers.IntegerField()
@@ -75,7 +75,7 @@ class StatsDataSerializer(serializers.Serializer[dict[str, Any]]):
 
 class StatsEnvelopeSerializer(serializers.Serializer[dict[str, Any]]):
     object = serializers.CharField(default="usage_stats")
-    data = StatsDataSerializer()
+    data = StatsDataSerializer()  # type: ignore[assignment]  # a wire field, not Serializer.data
 
 
 class UsageRecordSerializer(serializers.ModelSerializer[UsageRecord]):
@@ -94,7 +94,7 @@ class UsageRecordSerializer(serializers.ModelSerializer[UsageRecord]):
 
 class UsageEntriesSerializer(serializers.Serializer[dict[str, Any]]):
     object = serializers.CharField(default="usage_entries")
-    data = UsageRecordSerializer(many=True)
+    data = UsageRecordSerializer(many=True)  # type: ignore[assignment]  # a wire field, not Serializer.data
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
 
@@ -109,6 +109,6 @@ class CapturedExchangeSerializer(serializers.ModelSerializer[CapturedExchange]):
 
 class AuditLogsSerializer(serializers.Serializer[dict[str, Any]]):
     object = serializers.CharField(default="audit_logs")
-    data = CapturedExchangeSerializer(many=True)
+    data = CapturedExchangeSerializer(many=True)  # type: ignore[assignment]  # a wire field, not Serializer.data
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)

@@ -44,7 +44,7 @@ class NewestFirst(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 1000
 
-    def envelope(self, kind: str, data: list[Any]) -> Response:
+    def envelope(self, kind: str, data: Any) -> Response:
         return Response({"object": kind, "data": data, "next": self.get_next_link(),
                          "previous": self.get_previous_link()})
 

@@ -17,14 +17,12 @@ def proxy_version() -> str:
 
 @command("hello", summary="show the proxy version, this session and the available backends")
 async def run(cmd: Command, ctx: CommandContext) -> str:
-    from proxy_app.providers.models_listing import list_all_models
-
-    models = await list_all_models()
+    models = await ctx.backends.list_models()
     lines = [f"llm-interactive-proxy {proxy_version()}", f"session: {ctx.session.session_id}", "backends:"]
     for name, runtime in ctx.backends.backends.items():
         count = sum(1 for backend, _ in models if backend == name)
-        state = runtime.pool.describe()
-        lines.append(f"  {name} ({runtime.spec.protocol}): {len(runtime.spec.keys)} key(s) [{state}], {count} model(s)")
+        state = runtime.key_states()
+        lines.append(f"  {name} ({runtime.protocol}): {runtime.key_count} key(s) [{state}], {count} model(s)")
     if ctx.backends.default_backend:
         lines.append(f"default backend: {ctx.backends.default_backend}")
     return "\n".join(lines)

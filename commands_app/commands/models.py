@@ -8,7 +8,5 @@ from commands_app.registry import CommandContext, command
 
 @command("models", summary="list the models of every backend (backend:model)")
 async def run(cmd: Command, ctx: CommandContext) -> str:
-    from proxy_app.providers.models_listing import list_all_models
-
-    pairs = await list_all_models()
+    pairs = await ctx.backends.list_models()
     return "\n".join(f"{b}:{m}" for b, m in pairs) if pairs else "no backend listed any model"

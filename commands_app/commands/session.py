@@ -15,5 +15,5 @@ async def run(cmd: Command, ctx: CommandContext) -> str:
         lines.append("  (no overrides; proxy defaults apply)")
     lines.append("backend keys:")
     for name, runtime in ctx.backends.backends.items():
-        lines.append(f"  {name}: {runtime.pool.describe()}")
+        lines.append(f"  {name}: {runtime.key_states()}")
     return "\n".join(lines)

@@ -4,38 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest
 
+from proxy_app.core.principal import ANONYMOUS, Principal
 from proxy_app.core.secrets import hash_key
 
 # Reload at least this often so keys created by another process are seen.
 DIRECTORY_TTL_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: a proxy key (never its text), or anonymous when the proxy has no keys."""
-
-    name: str
-    key_id: int | None = None
-    project: str = ""
-    is_admin: bool = False
-    can_change_shared_state: bool = True
-    allowed_models: tuple[str, ...] = ()
-    rate_limit_rpm: int | None = None
-    budget_usd: Decimal | None = None
-    anonymous: bool = False
-
-    @property
-    def owner_label(self) -> str:
-        return self.name if self.key_id is None else f"{self.name}#{self.key_id}"
-
-
-ANONYMOUS = Principal(name="anonymous", is_admin=True, anonymous=True)
 
 
 @dataclass

@@ -17,8 +17,8 @@ from decimal import Decimal
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from proxy_app.access.auth import Principal
 from proxy_app.core.canonical import ProxyError
+from proxy_app.core.principal import Principal
 
 logger = logging.getLogger("llmproxy.limits")
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
-from proxy_app.api.frontend import Frontend, handle_chat, json_response, keyed_view, read_json
+from proxy_app.api.frontend import Frontend, keyed_view
+from proxy_app.chat.bodies import json_response, read_json
+from proxy_app.chat.flow import handle_chat
 from proxy_app.chat.token_count import count_request_tokens
 from proxy_app.core import canonical as c
 from proxy_app.protocols import anthropic
-from proxy_app.providers.models_listing import find_model, list_all_models
+from proxy_app.providers.registry import find_model, list_all_models
 
 FRONTEND = Frontend("anthropic", anthropic)
 
@@ -27,14 +30,14 @@ def _decode(request: HttpRequest) -> Any:
     return decode
 
 
-async def messages(request: HttpRequest) -> HttpResponse:
+async def messages(request: HttpRequest) -> HttpResponseBase:
     if request.method != "POST":
         return FRONTEND.error_response(c.ProxyError("use POST for /v1/messages", status=405))
     return await handle_chat(request, FRONTEND, _decode(request))
 
 
 @keyed_view(FRONTEND)
-async def count_tokens(request: HttpRequest) -> HttpResponse:
+async def count_tokens(request: HttpRequest) -> HttpResponseBase:
     payload = read_json(request)
     payload.setdefault("max_tokens", 1)  # count_tokens requests carry no max_tokens
     chat = _decode(request)(payload)
@@ -47,7 +50,7 @@ def _model_info(backend: str, model: str) -> dict[str, Any]:
 
 
 @keyed_view(FRONTEND)
-async def get_model(request: HttpRequest, model: str) -> HttpResponse:
+async def get_model(request: HttpRequest, model: str) -> HttpResponseBase:
     """``client.models.retrieve(id)``: the model, or Anthropic's 404 for a model no backend lists."""
     if found := await find_model(model):
         return json_response(_model_info(*found))
@@ -55,7 +58,7 @@ async def get_model(request: HttpRequest, model: str) -> HttpResponse:
 
 
 @keyed_view(FRONTEND)
-async def models(request: HttpRequest) -> HttpResponse:
+async def models(request: HttpRequest) -> HttpResponseBase:
     data = [_model_info(b, m) for b, m in await list_all_models()]
     return json_response({
         "data": data, "has_more": False,

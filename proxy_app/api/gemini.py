@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
-from proxy_app.api.frontend import Frontend, handle_chat, json_response, keyed_view, read_json
+from proxy_app.api.frontend import Frontend, keyed_view
+from proxy_app.chat.bodies import json_response, read_json
+from proxy_app.chat.flow import handle_chat
 from proxy_app.chat.token_count import count_request_tokens
 from proxy_app.core import canonical as c
 from proxy_app.protocols import gemini
-from proxy_app.providers.models_listing import find_model, list_all_models
+from proxy_app.providers.registry import find_model, list_all_models
 
 ACTIONS = ("generateContent", "streamGenerateContent", "countTokens")
 
@@ -39,11 +42,11 @@ def _model_info(backend: str, model: str) -> dict[str, Any]:
 
 
 @keyed_view(FRONTEND)
-async def list_models(request: HttpRequest) -> HttpResponse:
+async def list_models(request: HttpRequest) -> HttpResponseBase:
     return json_response({"models": [_model_info(b, m) for b, m in await list_all_models()]})
 
 
-async def model_action(request: HttpRequest, model_action: str) -> HttpResponse:
+async def model_action(request: HttpRequest, model_action: str) -> HttpResponseBase:
     """``{model}:{action}`` — the model may itself hold a colon (``openai:gpt-4o``) or slashes."""
     model, sep, action = model_action.rpartition(":")
     if not sep or action not in ACTIONS:
@@ -67,7 +70,7 @@ async def model_action(request: HttpRequest, model_action: str) -> HttpResponse:
 
 
 @keyed_view(FRONTEND)
-async def _count_tokens(request: HttpRequest, model: str) -> HttpResponse:
+async def _count_tokens(request: HttpRequest, model: str) -> HttpResponseBase:
     payload = read_json(request)
     inner = dict(payload.get("generateContentRequest") or payload)
     inner.pop("model", None)
@@ -76,7 +79,7 @@ async def _count_tokens(request: HttpRequest, model: str) -> HttpResponse:
 
 
 @keyed_view(FRONTEND)
-async def get_model(request: HttpRequest, model: str) -> HttpResponse:
+async def get_model(request: HttpRequest, model: str) -> HttpResponseBase:
     if found := await find_model(model):
         return json_response(_model_info(*found))
     raise c.ProxyError(f"model '{model}' is not available", kind="not_found")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from proxy_app.api.frontend import json_response
+from proxy_app.chat.bodies import json_response
 
 
 async def healthz(request: HttpRequest) -> HttpResponse:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
-from proxy_app.api.frontend import Frontend, handle_chat, json_response, keyed_view
+from proxy_app.api.frontend import Frontend, keyed_view
+from proxy_app.chat.bodies import json_response
+from proxy_app.chat.flow import handle_chat
 from proxy_app.core import canonical as c
 from proxy_app.protocols import openai_chat
-from proxy_app.providers.models_listing import find_model, list_all_models
+from proxy_app.providers.registry import find_model, list_all_models
 
 FRONTEND = Frontend("openai_chat", openai_chat)
 
 
-async def chat_completions(request: HttpRequest) -> HttpResponse:
+async def chat_completions(request: HttpRequest) -> HttpResponseBase:
     if request.method != "POST":
         return FRONTEND.error_response(c.ProxyError("use POST for /v1/chat/completions", kind="invalid_request", status=405))
     return await handle_chat(request, FRONTEND, openai_chat.request_to_canonical)
@@ -25,12 +28,12 @@ def _model_object(backend: str, model: str) -> dict[str, Any]:
 
 
 @keyed_view(FRONTEND)
-async def models(request: HttpRequest) -> HttpResponse:
+async def models(request: HttpRequest) -> HttpResponseBase:
     return json_response({"object": "list", "data": [_model_object(b, m) for b, m in await list_all_models()]})
 
 
 @keyed_view(FRONTEND)
-async def get_model(request: HttpRequest, model: str) -> HttpResponse:
+async def get_model(request: HttpRequest, model: str) -> HttpResponseBase:
     """``client.models.retrieve(id)``: the model object, or OpenAI's 404 for a model no backend lists."""
     if found := await find_model(model):
         return json_response(_model_object(*found))

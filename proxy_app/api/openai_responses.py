@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
-from proxy_app.api.frontend import Frontend, handle_chat, json_response
+from proxy_app.api.frontend import Frontend
+from proxy_app.chat.bodies import json_response
+from proxy_app.chat.flow import handle_chat
 from proxy_app.core import canonical as c
 from proxy_app.protocols import openai_responses
+from proxy_app.protocols.contract import StreamEncoding
 from proxy_app.providers import CONNECTORS
 
 
@@ -21,7 +25,7 @@ class ResponsesFrontend(Frontend):
         )
         return json_response(body)
 
-    def stream_encoder(self, chat: c.ChatRequest) -> Any:
+    def stream_encoder(self, chat: c.ChatRequest) -> StreamEncoding:
         return openai_responses.StreamEncoder(
             model=self.client_model(chat), include_usage=True, echo=chat.meta.get(openai_responses.META_ECHO)
         )
@@ -40,7 +44,7 @@ def decode(payload: dict[str, Any]) -> c.ChatRequest:
     return chat
 
 
-async def responses(request: HttpRequest) -> HttpResponse:
+async def responses(request: HttpRequest) -> HttpResponseBase:
     if request.method != "POST":
         return FRONTEND.error_response(c.ProxyError("use POST for /v1/responses", status=405))
     return await handle_chat(request, FRONTEND, decode)

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import path, re_path
 
 from proxy_app.api import anthropic, gemini, openai_chat, openai_responses
 from proxy_app.api import health as views
 
 
-async def v1_models(request: HttpRequest) -> HttpResponse:
+async def v1_models(request: HttpRequest) -> HttpResponseBase:
     """``GET /v1/models`` is both OpenAI's and (with a bare base URL) Anthropic's model list."""
     if anthropic.is_anthropic_client(request):
         return await anthropic.models(request)
     return await openai_chat.models(request)
 
 
-async def v1_model(request: HttpRequest, model_action: str) -> HttpResponse:
+async def v1_model(request: HttpRequest, model_action: str) -> HttpResponseBase:
     """``/v1/models/{…}``: Gemini's model path (google-genai's ``v1`` API: ``{model}:generateContent``,
     ``GET`` model info), and OpenAI's and Anthropic's ``GET`` of one model, told apart by the client."""
     if request.method == "GET" and not gemini.is_gemini_client(request):
@@ -26,7 +27,7 @@ async def v1_model(request: HttpRequest, model_action: str) -> HttpResponse:
     return await gemini.model_action(request, model_action)
 
 
-async def v1_unknown(request: HttpRequest) -> HttpResponse:
+async def v1_unknown(request: HttpRequest) -> HttpResponseBase:
     """An unknown path under ``/v1/``: a 404 in Anthropic's format for an Anthropic client, else OpenAI's."""
     frontend = anthropic.FRONTEND if anthropic.is_anthropic_client(request) else openai_chat.FRONTEND
     return await frontend.unknown_endpoint(request)

@@ -10,18 +10,21 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
+from commands_app.routes import route_lookup
 from proxy_app.chat import reasoning_state
 from proxy_app.core import canonical as c
-from proxy_app.core.context import AttemptRecord, RequestContext, _live_observers, emit_live, finish_request
+from proxy_app.core.context import AttemptRecord, RequestContext, emit_live, finish_request, live_observers
 from proxy_app.core.secrets import mask_secret
 from proxy_app.core.token_estimate import estimate_request_tokens, estimate_text_tokens, estimate_tokens_for_chars
-from proxy_app.guards.checks import guard_response, guard_stream
+from proxy_app.guards.apply import guard_response, guard_stream
 from proxy_app.protocols.common import new_id
+from proxy_app.protocols.contract import StreamEncoding
 from proxy_app.providers.registry import BackendRuntime, Registry
 from proxy_app.routing.targets import Attempt, Target, parse_target, plan_attempts, soonest_recovery
 
@@ -36,13 +39,13 @@ ROUTED = "routed"
 T = TypeVar("T")
 
 
-class FrontendLike:
-    """What the pipeline needs from a frontend (see ``frontends.base.Frontend``)."""
+class FrontendLike(Protocol):
+    """How the request flow answers in the client's protocol (``proxy_app.api.frontend.Frontend``)."""
 
     name: str
 
     def response_body(self, resp: c.ChatResponse, chat: c.ChatRequest) -> HttpResponse: ...
-    def stream_encoder(self, chat: c.ChatRequest) -> Any: ...
+    def stream_encoder(self, chat: c.ChatRequest) -> StreamEncoding: ...
     def error_response(self, err: c.ProxyError) -> HttpResponse: ...
 
 
@@ -59,8 +62,6 @@ async def resolve_route(
 ) -> RoutePlan:
     """The route for ``chat.model``: a failover route's elements and policy, or one model whose
     backend keys rotate (policy ``k``)."""
-    from commands_app.routes import route_lookup
-
     route = await route_lookup(chat.model, owner_id)
     if route is not None:
         chat.meta[ROUTED] = True
@@ -207,13 +208,15 @@ def _exhausted_error(errors: list[tuple[Attempt, c.ProxyError]], soonest: float 
     )
 
 
-async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestContext, plan: RoutePlan) -> HttpResponse:
+async def serve_chat(
+    frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestContext, plan: RoutePlan
+) -> HttpResponseBase:
     """Answer ``chat`` along ``plan`` in ``frontend``'s protocol, streamed or not."""
     ctx.stream = chat.stream
     if settings.USAGE_CAPTURE_BODIES:
         ctx.extra["prompt"] = prompt_for_capture(chat)
         ctx.answer_parts = []
-    if _live_observers:
+    if live_observers:
         emit_live("start", ctx, {"targets": [str(t) for t in plan.targets], "policy": plan.policy})
     if not chat.stream:
         runner = AttemptRunner(plan, ctx)
@@ -232,7 +235,7 @@ async def serve_chat(frontend: FrontendLike, chat: c.ChatRequest, ctx: RequestCo
             ctx.usage_estimated = True
         if ctx.answer_parts is not None:
             ctx.extra["answer"] = answer
-        if _live_observers:
+        if live_observers:
             emit_live("delta", ctx, {"text": answer, "thinking": False})
         response = frontend.response_body(resp, chat)
         finish_request(ctx)
@@ -339,14 +342,14 @@ def _internal_error(where: str) -> c.StreamError:
     return c.StreamError(c.ProxyError("internal proxy error", kind="api_error"))
 
 
-def _streaming_response(body: AsyncIterator[bytes], encoder: Any) -> StreamingHttpResponse:
+def _streaming_response(body: AsyncIterator[bytes], encoder: StreamEncoding) -> StreamingHttpResponse:
     response = StreamingHttpResponse(body, content_type=encoder.content_type)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # no proxy buffering in front of us either
     return response
 
 
-def answer_directly(frontend: FrontendLike, chat: c.ChatRequest, text: str, ctx: RequestContext) -> HttpResponse:
+def answer_directly(frontend: FrontendLike, chat: c.ChatRequest, text: str, ctx: RequestContext) -> HttpResponseBase:
     """The proxy's own answer (command output), in the client's protocol, with zero usage."""
     ctx.answered_by_proxy = True
     ctx.stream = chat.stream
@@ -366,7 +369,7 @@ def answer_directly(frontend: FrontendLike, chat: c.ChatRequest, text: str, ctx:
 
 
 async def _stream_body(
-    events: AsyncIterator[c.StreamEvent], encoder: Any, ctx: RequestContext, *,
+    events: AsyncIterator[c.StreamEvent], encoder: StreamEncoding, ctx: RequestContext, *,
     upstream: AsyncIterator[c.StreamEvent] | None = None, chat: c.ChatRequest | None = None,
 ) -> AsyncIterator[bytes]:
     """Encode ``events`` for the client (only the first ``StreamStart`` opens the stream; a failover's
@@ -418,7 +421,7 @@ def _observe(event: c.StreamEvent, ctx: RequestContext, chat: c.ChatRequest | No
         ctx.answer_chars += len(event.text)
         if ctx.answer_parts is not None:
             ctx.answer_parts.append(event.text)
-    if _live_observers and isinstance(event, c.TextDelta | c.ThinkingDelta):
+    if live_observers and isinstance(event, c.TextDelta | c.ThinkingDelta):
         emit_live("delta", ctx, {"text": event.text, "thinking": isinstance(event, c.ThinkingDelta)})
     if ctx.first_token_at is None and isinstance(event, (c.TextDelta, c.ThinkingDelta, c.ToolCallStart)):
         ctx.first_token_at = time.perf_counter()

@@ -33,7 +33,7 @@ from proxy_app.protocols import openai_responses
 
 logger = logging.getLogger("llmproxy.reasoning")
 
-_PENDING: set[asyncio.Task[None]] = set()
+_PENDING: set[asyncio.Future[Any]] = set()
 
 
 def _key(session_key: str, call: c.ToolCallPart) -> str:

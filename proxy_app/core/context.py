@@ -75,8 +75,9 @@ logger = logging.getLogger("llmproxy.context")
 # Observers run when a request finishes (usage recorder, metrics). They must not block or raise.
 _finish_observers: list[Callable[[RequestContext], None]] = []
 # Live observers (the traffic inspector) get "start", "delta" and "finish" events; with none
-# registered, emitting costs one truthiness check.
-_live_observers: list[Callable[[str, RequestContext, dict[str, Any]], None]] = []
+# registered, emitting costs one truthiness check (the request path tests ``live_observers`` itself
+# before building an event).
+live_observers: list[Callable[[str, RequestContext, dict[str, Any]], None]] = []
 
 
 def on_request_finished(observer: Callable[[RequestContext], None]) -> None:
@@ -85,12 +86,12 @@ def on_request_finished(observer: Callable[[RequestContext], None]) -> None:
 
 
 def on_live_event(observer: Callable[[str, RequestContext, dict[str, Any]], None]) -> None:
-    if observer not in _live_observers:
-        _live_observers.append(observer)
+    if observer not in live_observers:
+        live_observers.append(observer)
 
 
 def emit_live(kind: str, ctx: RequestContext, data: dict[str, Any]) -> None:
-    for observer in _live_observers:
+    for observer in live_observers:
         try:
             observer(kind, ctx, data)
         except Exception:
@@ -106,5 +107,5 @@ def finish_request(ctx: RequestContext) -> None:
             observer(ctx)
         except Exception:  # an observer must never break a request
             logger.exception("request observer failed")
-    if _live_observers:
+    if live_observers:
         emit_live("finish", ctx, {})

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -138,7 +138,7 @@ class ToolLoopConfig:
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> ToolLoopConfig:
         """Build from Django-style ``TOOL_LOOP_*`` keys; absent keys keep the defaults."""
-        keys = {
+        keys: dict[str, tuple[str, Callable[[Any], Any]]] = {
             "TOOL_LOOP_DETECTION_ENABLED": ("enabled", _as_bool),
             "TOOL_LOOP_MODE": ("mode", _as_mode),
             "TOOL_LOOP_MAX_REPEATS": ("max_repeats", int),
@@ -290,9 +290,9 @@ def conversation_steps(messages: Sequence[c.Message], config: ToolLoopConfig | N
         elif role == "tool":
             for part in message.parts:
                 if type(part) is result_part:
-                    step = by_id.get(part.tool_call_id)
-                    if step is not None and step.result is None:
-                        step.result, step.result_part = _Result(part), part
+                    called = by_id.get(part.tool_call_id)
+                    if called is not None and called.result is None:
+                        called.result, called.result_part = _Result(part), part
     return steps[-MAX_STEPS:]
 
 
@@ -326,7 +326,7 @@ class LoopAnalysis:
 
     def annotate_warnings(self) -> list[str]:
         """Append each earned warning to its result (in the request going upstream); the kinds warned about."""
-        kinds = []
+        kinds: list[str] = []
         for step, judgement in self.warnings():
             assert step.result is not None and step.result_part is not None
             step.result.normal  # noqa: B018 - from now on compared as the tool returned it, without the note

@@ -289,7 +289,7 @@ def origin_allowed(scope: dict[str, Any]) -> bool:
     return bool(host) and urlparse(origin_text).netloc == host
 
 
-class InspectorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class InspectorConsumer(AsyncJsonWebsocketConsumer):
     """``ws/inspector/``: staff only; relays the "inspector" group to the page."""
 
     subscribed = False

@@ -7,7 +7,6 @@ the wire format comes from the matching translation module.
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import email.utils
 import logging
@@ -21,9 +20,10 @@ import orjson
 from django.conf import settings
 
 from proxy_app.core import canonical as c
-from proxy_app.guards.checks import adapt_params
+from proxy_app.core.counters import DROPPED_FIELDS
 from proxy_app.protocols.sse import SSEParser
 from proxy_app.providers.config import BackendSpec
+from proxy_app.providers.params import adapt_params
 from proxy_app.upstream.client import body_chunks, get_client, read_body, release_after_body, send
 
 logger = logging.getLogger("llmproxy.backends")
@@ -61,11 +61,6 @@ def retry_after_from_headers(headers: httpx.Headers) -> float | None:
 # recovers by x-should-retry and Anthropic's rate-limit headers; SDKs back off by retry-after).
 PASSED_ON_HEADERS = ("retry-after", "x-should-retry", "request-id", "x-request-id", "anthropic-ratelimit-",
                      "x-ratelimit-")
-
-
-# Request fields a client sent that a backend of another protocol does not take, by field name
-# (read by /metrics: ``llmproxy_dropped_fields_total``).
-DROPPED_FIELDS: collections.Counter[tuple[str, str, str]] = collections.Counter()
 
 
 def note_dropped_fields(req: c.ChatRequest, body: dict[str, Any], backend_protocol: str) -> None:

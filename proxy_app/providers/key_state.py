@@ -15,6 +15,7 @@ import logging
 import time
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 
@@ -43,7 +44,7 @@ class KeyStateStore:
         self._marks: dict[str, _BackendMarks] = {}
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object] = weakref.WeakKeyDictionary()
 
-    def _redis(self):  # type: ignore[no-untyped-def]
+    def _redis(self) -> Any:
         if not self.redis_url:
             return None
         loop = asyncio.get_running_loop()

@@ -66,7 +66,7 @@ class KeyPool:
         """``(index, "active"|"cooling"|"invalid", cooling until)`` for each key, any model."""
         now = time.time()
         marks = self.store.marks(self.backend)
-        out = []
+        out: list[tuple[int, str, float | None]] = []
         for i, fingerprint in enumerate(self.fingerprints):
             if fingerprint in marks.invalid:
                 out.append((i, "invalid", None))

@@ -1,25 +1,28 @@
-"""The live set of backends (environment + admin), rebuilt when configuration changes."""
+"""The live set of backends (environment + admin), rebuilt when configuration changes, and the models they offer."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from proxy_app.providers import CONNECTORS
 from proxy_app.providers.config import BackendSpec, specs_from_env
 from proxy_app.providers.connector import Connector
 from proxy_app.providers.keys import KeyPool
 
 logger = logging.getLogger("llmproxy.registry")
 
+MODELS_CACHE_SECONDS = 300.0
+
 
 def connector_for(spec: BackendSpec) -> Connector:
-    from proxy_app.providers import CONNECTORS
-
     return CONNECTORS[spec.protocol](spec)
 
 
@@ -33,6 +36,17 @@ class BackendRuntime:
     def name(self) -> str:
         return self.spec.name
 
+    @property
+    def protocol(self) -> str:
+        return self.spec.protocol
+
+    @property
+    def key_count(self) -> int:
+        return len(self.spec.keys)
+
+    def key_states(self) -> str:
+        return self.pool.describe()
+
 
 class Registry:
     def __init__(self, specs: list[BackendSpec], default: str | None = None) -> None:
@@ -44,6 +58,7 @@ class Registry:
             default = None
         self.default_backend = default or next(iter(self.backends), None)
         self._session_backends: dict[str, BackendRuntime] = {}
+        self._models: tuple[float, list[tuple[str, str]]] | None = None
 
     def get(self, name: str) -> BackendRuntime | None:
         return self.backends.get(name)
@@ -65,6 +80,25 @@ class Registry:
 
     def all_secrets(self) -> list[str]:
         return [key for runtime in self.backends.values() for key in runtime.spec.keys]
+
+    async def list_models(self) -> list[tuple[str, str]]:
+        """``[(backend, model), ...]`` over every backend, fetched concurrently and cached briefly;
+        a backend that fails lists nothing."""
+        if self._models and time.monotonic() - self._models[0] < MODELS_CACHE_SECONDS:
+            return self._models[1]
+        runtimes = list(self.backends.values())
+        results = await asyncio.gather(
+            *(rt.connector.list_models(rt.pool.key((rt.pool.rotation("") or [-1])[0])) for rt in runtimes),
+            return_exceptions=True,
+        )
+        pairs = [
+            (rt.name, model)
+            for rt, models in zip(runtimes, results, strict=True)
+            if isinstance(models, list)
+            for model in models
+        ]
+        self._models = (time.monotonic(), pairs)
+        return pairs
 
 
 def _db_specs(env_specs: list[BackendSpec]) -> list[BackendSpec]:
@@ -113,3 +147,17 @@ async def get_registry() -> Registry:
 def invalidate_registry() -> None:
     global _registry
     _registry = None
+
+
+async def list_all_models() -> list[tuple[str, str]]:
+    """``[(backend, model), ...]`` of the current registry (see ``Registry.list_models``)."""
+    return await (await get_registry()).list_models()
+
+
+async def find_model(model: str) -> tuple[str, str] | None:
+    """``(backend, name)`` of ``model`` as a client names it (``backend:name``, or a bare name the
+    first backend offering it serves), or None when no backend lists it."""
+    for backend, name in await list_all_models():
+        if model in (f"{backend}:{name}", name):
+            return backend, name
+    return None

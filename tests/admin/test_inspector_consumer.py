@@ -14,7 +14,7 @@ from django.core.cache import cache
 
 from llmproxy_site.asgi import application
 from proxy_app.core.canonical import Usage
-from proxy_app.core.context import AttemptRecord, RequestContext, _live_observers, emit_live, finish_request
+from proxy_app.core.context import AttemptRecord, RequestContext, emit_live, finish_request, live_observers
 from proxy_app.operations.inspector import BATCH_SECONDS, WATCH_KEY, broadcaster
 from tests.admin.conftest import session_cookie
 
@@ -136,7 +136,7 @@ async def test_nothing_is_queued_while_nobody_watches() -> None:
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="the shared watch key is only used with Redis (REDIS_URL)")
 async def test_with_redis_a_watcher_in_another_process_turns_broadcasting_on() -> None:
-    assert broadcaster in _live_observers  # observing from startup, for inspectors in other processes
+    assert broadcaster in live_observers  # observing from startup, for inspectors in other processes
     await cache.adelete(WATCH_KEY)
     broadcaster._remote_watching, broadcaster._remote_checked = False, 0.0
     assert not broadcaster.watching()

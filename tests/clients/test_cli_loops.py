@@ -76,7 +76,7 @@ def test_the_same_task_six_times_on_one_key_is_never_a_loop(client: str, proxy: 
 def test_a_real_loop_is_warned_then_stopped(client: str, proxy: Proxy, clients_install: harness.Install,
                                            relay: harness.Relay, root: Path, monkeypatch: pytest.MonkeyPatch,
                                            settings: Any) -> None:
-    from proxy_app.guards.checks import tool_loop_config
+    from proxy_app.guards.apply import tool_loop_config
     from usage_app.models import UsageRecord
     from usage_app.recorder import flush
 
@@ -87,7 +87,7 @@ def test_a_real_loop_is_warned_then_stopped(client: str, proxy: Proxy, clients_i
     # third call and its stop at the fourth, before it, for every CLI alike.
     settings.TOOL_LOOP_MAX_REPEATS = 2
     tool_loop_config.cache_clear()
-    monkeypatch.setattr("proxy_app.guards.checks.tool_loop_config", _fresh_config(tool_loop_config))
+    monkeypatch.setattr("proxy_app.guards.apply.tool_loop_config", _fresh_config(tool_loop_config))
     home, work = _dirs(root, "loop")
     notes = work / "notes.txt"
     notes.write_text("Nothing changes in this file.\n")

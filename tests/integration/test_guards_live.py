@@ -225,7 +225,7 @@ def test_session_temperature_defaults_apply_and_the_request_value_wins(proxy: Pr
 
 def test_temperature_above_a_backends_range_is_clamped() -> None:
     from proxy_app.core import canonical as c
-    from proxy_app.guards.checks import adapt_params
+    from proxy_app.providers.params import adapt_params
 
     chat = c.ChatRequest(model="m", messages=[], source_protocol="openai_chat", temperature=1.8)
     assert adapt_params(chat, "anthropic").temperature == 1.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -22,9 +22,9 @@ def parse_since(value: str) -> datetime:
     if value.endswith("h") and value[:-1].isdigit():
         return timezone.now() - timedelta(hours=int(value[:-1]))
     if (dt := parse_datetime(value)) is not None:
-        return dt if timezone.is_aware(dt) else timezone.make_aware(dt, timezone.utc)
+        return dt if timezone.is_aware(dt) else timezone.make_aware(dt, UTC)
     if (d := parse_date(value)) is not None:
-        return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+        return datetime(d.year, d.month, d.day, tzinfo=UTC)
     raise CommandError(f"--since: expected 7d, 12h, a date or an ISO datetime, got {value!r}")
 
 

@@ -381,7 +381,7 @@ def _ctx() -> RequestContext:
 
 
 def test_guard_response_stops_a_looping_call_with_the_protocols_stop_shape() -> None:
-    from proxy_app.guards.checks import guard_response, inject_tool_loop_warning
+    from proxy_app.guards.apply import guard_response, inject_tool_loop_warning
 
     chat, ctx = _chat(Conversation().calls(READ, 5)), _ctx()
     inject_tool_loop_warning(chat, ctx)
@@ -395,7 +395,7 @@ def test_guard_response_stops_a_looping_call_with_the_protocols_stop_shape() -> 
 
 
 def test_guard_response_lets_a_warned_call_through() -> None:
-    from proxy_app.guards.checks import guard_response
+    from proxy_app.guards.apply import guard_response
 
     chat, ctx = _chat(Conversation().calls(READ, 4)), _ctx()
     resp = c.ChatResponse("r", "m", [c.ToolCallPart("x", *READ[:2])], "tool_use")
@@ -409,7 +409,7 @@ async def _events(*events: c.StreamEvent) -> AsyncIterator[c.StreamEvent]:
 
 
 def _stream(chat: c.ChatRequest, ctx: RequestContext, *events: c.StreamEvent) -> list[c.StreamEvent]:
-    from proxy_app.guards.checks import guard_stream
+    from proxy_app.guards.apply import guard_stream
 
     async def run() -> list[c.StreamEvent]:
         return [e async for e in guard_stream(_events(*events), chat, ctx)]
@@ -436,7 +436,7 @@ def test_guard_stream_passes_ordinary_calls_whole() -> None:
 
 
 def test_the_session_switch_turns_tool_loop_detection_off() -> None:
-    from proxy_app.guards.checks import guard_response
+    from proxy_app.guards.apply import guard_response
 
     chat, ctx = _chat(Conversation().calls(READ, 8)), _ctx()
     chat.meta["tool-loop-detection"] = False

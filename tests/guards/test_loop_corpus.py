@@ -257,7 +257,7 @@ def test_each_conversation_decodes_to_its_calls(entry: dict[str, Any]) -> None:
 
 def test_the_guards_judge_each_request_alone_whatever_its_session() -> None:
     """All conversations through the real guards in one session: legitimate ones never halt."""
-    from proxy_app.guards.checks import guard_response, inject_tool_loop_warning
+    from proxy_app.guards.apply import guard_response, inject_tool_loop_warning
 
     for entry in ENTRIES:
         if "response" in entry:
