@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from commands_app.models import CommandAlias, FailoverRoute, FailoverRouteElement, Session
+from usage_app.models import UsageRecord
 
 
 class FailoverRouteElementInline(admin.TabularInline):
@@ -42,8 +43,6 @@ class SessionAdmin(admin.ModelAdmin):
     def loop_halts(self, obj: Session) -> str:
         """What the loop guards stopped in this session's conversation, from its usage records."""
         from django.db.models import Count
-
-        from usage_app.models import UsageRecord
 
         rows = (UsageRecord.objects.filter(session_id=obj.session_id, proxy_key_id=obj.owner_id, loop_halts__gt=0)
                 .values("loop_halt_kind").annotate(n=Count("id")).order_by("-n"))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 
+from commands_app.models import CommandAlias
+
 _aliases: dict[tuple[int | None, str], str] | None = None
 
 
 def _load() -> dict[tuple[int | None, str], str]:
-    from commands_app.models import CommandAlias
-
     return {(a.owner_id, a.name): a.command for a in CommandAlias.objects.all()}
 
 
@@ -21,8 +21,6 @@ async def alias_lookup(name: str, owner_id: int | None) -> str | None:
 
 
 def alias_save(*, name: str, command: str, owner_id: int | None) -> None:
-    from commands_app.models import CommandAlias
-
     CommandAlias.objects.update_or_create(owner_id=owner_id, name=name, defaults={"command": command})
 
 

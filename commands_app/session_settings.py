@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 
-from commands_app.parser import validate_prefix
+from commands_app.parser import suggest, validate_prefix
 from commands_app.registry import CommandContext, CommandError
 
 TRUE = {"true", "on", "yes", "1", "enable", "enabled"}
@@ -119,8 +119,6 @@ def setting_for(name: str) -> SessionSetting:
     key = name.strip().lower().replace("_", "-")
     found = _BY_NAME.get(key) or _BY_NAME.get(name.strip().lower())
     if found is None:
-        from commands_app.parser import suggest
-
         hint = suggest(key, _BY_NAME)
         raise CommandError(f"unknown setting '{name}'" + (f"; did you mean '{hint}'?" if hint else ""))
     return found

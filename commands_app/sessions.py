@@ -10,6 +10,8 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
+from commands_app.models import Session
+
 # How long a cached session is trusted before it is re-read (other processes may change it).
 SESSION_CACHE_SECONDS = 5.0
 SESSION_CACHE_MAX = 10_000
@@ -30,8 +32,6 @@ _cache: OrderedDict[tuple[int | None, str], SessionState] = OrderedDict()
 
 
 def _load(owner_id: int | None, session_id: str) -> SessionState:
-    from commands_app.models import Session
-
     row = Session.objects.filter(owner_id=owner_id, session_id=session_id).first()
     return SessionState(session_id, owner_id, dict(row.overrides) if row else {})
 
@@ -71,8 +71,6 @@ async def session_get(owner_id: int | None, session_id: str) -> SessionState:
 
 
 def _save(state: SessionState) -> None:
-    from commands_app.models import Session
-
     Session.objects.update_or_create(
         owner_id=state.owner_id, session_id=state.session_id, defaults={"overrides": state.overrides}
     )

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 
+from usage_app.models import ModelPrice
+
 logger = logging.getLogger("llmproxy.usage.pricing")
 
 PRICE_TTL_SECONDS = 60.0
@@ -96,8 +98,6 @@ class PriceBook:
             self._overrides = None
 
     def _load(self) -> dict[tuple[str, str], Price]:
-        from usage_app.models import ModelPrice
-
         overrides: dict[tuple[str, str], Price] = {}
         try:
             for row in ModelPrice.objects.all():
@@ -144,8 +144,6 @@ def cost_for(
 
 def connect_signals() -> None:
     from django.db.models.signals import post_delete, post_save
-
-    from usage_app.models import ModelPrice
 
     def _invalidate(**_: object) -> None:
         price_book.invalidate()

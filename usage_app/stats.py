@@ -23,7 +23,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDay, TruncHour
 from django.utils import timezone
 
-from usage_app.models import RollupState, UsageRecord, UsageRollup
+from usage_app.models import CapturedExchange, RollupState, UsageRecord, UsageRollup
 
 # Upper bounds (ms) of the latency histogram; one more bucket holds everything slower.
 LATENCY_BOUNDS_MS: tuple[float, ...] = (
@@ -292,8 +292,6 @@ def usage_purge_raw(*, retention_days: int, now: datetime | None = None, chunk: 
 
 
 def usage_purge_captures(*, retention_days: int, now: datetime | None = None) -> int:
-    from usage_app.models import CapturedExchange
-
     cutoff = (now or timezone.now()) - timedelta(days=retention_days)
     deleted, _ = CapturedExchange.objects.filter(created_at__lt=cutoff).delete()
     return deleted

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from proxy_app.core.principal import ANONYMOUS, Principal
 from proxy_app.core.secrets import hash_key
+from proxy_app.models import ProxyKey
 
 # Reload at least this often so keys created by another process are seen.
 DIRECTORY_TTL_SECONDS = 30.0
@@ -27,8 +28,6 @@ class KeyDirectory:
 
 
 def _load_directory() -> KeyDirectory:
-    from proxy_app.models import ProxyKey
-
     directory = KeyDirectory(loaded_at=time.monotonic())
     try:
         rows = list(ProxyKey.objects.filter(is_active=True, revoked_at__isnull=True))

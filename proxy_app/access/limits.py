@@ -19,6 +19,7 @@ from django.conf import settings
 
 from proxy_app.core.canonical import ProxyError
 from proxy_app.core.principal import Principal
+from usage_app.models import UsageRecord
 
 logger = logging.getLogger("llmproxy.limits")
 
@@ -53,8 +54,6 @@ async def _count_request(key_id: int, minute: int) -> int:
 
 def _key_spend(key_id: int) -> Decimal:
     from django.db.models import Sum
-
-    from usage_app.models import UsageRecord
 
     total = UsageRecord.objects.filter(proxy_key_id=key_id).aggregate(total=Sum("cost_usd"))["total"]
     return total or Decimal(0)

@@ -38,6 +38,7 @@ from django.urls import path
 
 from proxy_app.core.context import RequestContext, on_live_event
 from proxy_app.guards.redaction import SecretRedactor
+from usage_app.pricing import cost_for
 
 logger = logging.getLogger("llmproxy.inspector")
 
@@ -116,8 +117,6 @@ def finish_payload(rid: str, ctx: RequestContext) -> dict[str, Any]:
 
 
 def _cost(payload: dict[str, Any]) -> float | None:
-    from usage_app.pricing import cost_for
-
     if not payload["backend"] or not payload["model"]:
         return None
     cost = cost_for(backend=payload["backend"], model=payload["model"], input_tokens=payload["input_tokens"],

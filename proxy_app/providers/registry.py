@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from proxy_app.models import Backend, BackendKey
 from proxy_app.providers import CONNECTORS
 from proxy_app.providers.config import BackendSpec, specs_from_env
 from proxy_app.providers.connector import Connector
@@ -103,8 +104,6 @@ class Registry:
 
 def _db_specs(env_specs: list[BackendSpec]) -> list[BackendSpec]:
     """Merge admin-defined backends and keys into the environment's specs."""
-    from proxy_app.models import Backend, BackendKey
-
     by_name = {spec.name: spec for spec in env_specs}
     for row in Backend.objects.filter(is_enabled=True):
         by_name[row.name] = BackendSpec(

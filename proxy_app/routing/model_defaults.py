@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from asgiref.sync import sync_to_async
 
 from proxy_app.core import canonical as c
+from proxy_app.models import ModelDefaults
 from proxy_app.routing.targets import Target
 
 
@@ -28,8 +29,6 @@ _defaults: list[Defaults] | None = None
 
 
 def _load() -> list[Defaults]:
-    from proxy_app.models import ModelDefaults
-
     rows = ModelDefaults.objects.all()
     # most specific first: a named backend before "any", a longer pattern before a shorter one
     return sorted(
