@@ -12,7 +12,6 @@ import email.utils
 import logging
 import time
 from collections.abc import AsyncIterator
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -21,6 +20,7 @@ from django.conf import settings
 
 from proxy_app.core import canonical as c
 from proxy_app.core.counters import DROPPED_FIELDS
+from proxy_app.protocols.contract import WireProtocol
 from proxy_app.protocols.sse import SSEParser
 from proxy_app.providers.config import BackendSpec
 from proxy_app.providers.params import adapt_params
@@ -77,7 +77,7 @@ def note_dropped_fields(req: c.ChatRequest, body: dict[str, Any], backend_protoc
 class Connector:
     """Talks to one backend. Subclasses set ``protocol`` and override the URL/header hooks."""
 
-    protocol: ModuleType
+    protocol: WireProtocol
 
     def __init__(self, spec: BackendSpec) -> None:
         self.spec = spec
