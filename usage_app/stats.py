@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import BigIntegerField, Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, Case, CharField, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDay, TruncHour
 from django.utils import timezone
@@ -36,6 +36,18 @@ DAY = timedelta(days=1)
 # Re-roll this much before the previous watermark so records written late still land in their hour.
 ROLLUP_LOOKBACK = timedelta(hours=1)
 UNPRICED = Q(cost_usd__isnull=True) & (Q(input_tokens__gt=0) | Q(output_tokens__gt=0))
+
+# What the backend dimension says of a request no backend served: a command the proxy answered
+# itself, or a request refused before a backend was chosen (bad key, bad body, unknown model).
+# Rollup rows store these labels as their backend; raw records keep an empty backend.
+ANSWERED_BY_PROXY = "answered by the proxy"
+FAILED_BEFORE_ROUTING = "failed before routing"
+NO_BACKEND = {ANSWERED_BY_PROXY: Q(backend="", answered_by_proxy=True),
+              FAILED_BEFORE_ROUTING: Q(backend="", answered_by_proxy=False)}
+BACKEND_DIMENSION = Case(
+    *(When(condition, then=Value(label)) for label, condition in NO_BACKEND.items()),
+    default=F("backend"), output_field=CharField(),
+)
 
 # Prefixed names: an aggregate named like the field it sums confuses the GROUP BY.
 RAW_AGGREGATES: dict[str, Any] = {
@@ -188,7 +200,7 @@ ROLLUP_DIMS: dict[str, Any] = {
     "period_start": TruncHour("created_at", tzinfo=UTC),
     "proxy_key_id": "proxy_key_id",
     "project": "project",
-    "backend": "backend",
+    "backend": BACKEND_DIMENSION,
     "model": "model",
 }
 ROLLUP_FIELDS = ("proxy_key_id", "project", "backend", "model")
@@ -362,7 +374,7 @@ def _group_label(value: Any, group_by: str) -> str:
 
 RAW_GROUP_DIMS: dict[str, Any] = {
     "project": "project",
-    "backend": "backend",
+    "backend": BACKEND_DIMENSION,
     "model": "model",
     "day": TruncDay("created_at", tzinfo=UTC),
     "hour": TruncHour("created_at", tzinfo=UTC),
@@ -383,7 +395,11 @@ def usage_stats(f: StatsFilter) -> dict[str, Any]:
     filters = _dimension_filters(f)
     groups: dict[str | None, Agg] = {}  # label -> sums; one None group when not grouping
 
-    raw_filters = dict(filters)
+    raw_filters: dict[str, Any] = dict(filters)
+    raw_conditions = []
+    if (label := filters.get("backend")) in NO_BACKEND:
+        del raw_filters["backend"]
+        raw_conditions.append(NO_BACKEND[label])
     if f.user is not None:
         raw_filters["user"] = f.user
     if f.key_id is not None:
@@ -396,7 +412,7 @@ def usage_stats(f: StatsFilter) -> dict[str, Any]:
     # One query per table: segments are OR-ed ranges, since compiling the aggregates costs more than running them.
     if seg.raw:
         in_raw = _any_of(Q(created_at__gte=start, created_at__lt=end) for start, end in seg.raw)
-        collect(aggregate_records(UsageRecord.objects.filter(in_raw, **raw_filters), raw_dims))
+        collect(aggregate_records(UsageRecord.objects.filter(in_raw, *raw_conditions, **raw_filters), raw_dims))
 
     rollup_filters = dict(filters)
     if f.key_id is not None:

@@ -214,3 +214,35 @@ def test_fields_another_protocol_does_not_take_are_counted_by_name(usage_proxy: 
     assert "x_future_field" not in proxy.fakes.anthropic.chat_requests()[-1].body
     text = httpx.get(f"{proxy.url}/metrics").text
     assert 'llmproxy_dropped_fields_total{backend="anthropic",client="openai_chat",field="x_future_field"}' in text
+
+
+def test_requests_no_backend_served_show_as_answered_by_the_proxy_or_failed_before_routing(usage_proxy: Proxy) -> None:
+    """A command answer and a request refused before routing are told apart in the backend breakdown
+    (and in rollups), instead of both under an unnamed backend."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from usage_app import stats
+
+    proxy = usage_proxy
+    api = sdk(proxy, "alpha")
+    api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "!/help"}])
+    with pytest.raises(openai.BadRequestError):
+        api.chat.completions.create(model="nosuchbackend:model-x", messages=[{"role": "user", "content": "hi"}])
+    api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hello there"}])
+    recorder.flush(10)
+
+    def by_backend(**params: object) -> dict[str, dict[str, int]]:
+        rows = operator_get(proxy, "/usage/stats", group_by="backend", **params).json()["data"]["breakdown"]
+        return {row["key"]: {"requests": row["requests"], "errors": row["errors"]} for row in rows}
+
+    expected = {"answered by the proxy": {"requests": 1, "errors": 0},
+                "failed before routing": {"requests": 1, "errors": 1}, "openai": {"requests": 1, "errors": 0}}
+    assert by_backend() == expected
+    assert by_backend(backend="answered by the proxy") == {"answered by the proxy": {"requests": 1, "errors": 0}}
+    # Rolled up (the records' hour closed), the breakdown reads the same from the rollup rows.
+    UsageRecord.objects.update(created_at=timezone.now() - timedelta(hours=3))
+    stats.usage_rollup(now=timezone.now())
+    assert by_backend(days=1) == expected
+    assert by_backend(days=1, backend="failed before routing") == {"failed before routing": {"requests": 1, "errors": 1}}
