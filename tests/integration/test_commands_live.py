@@ -88,6 +88,26 @@ def test_set_model_steers_the_next_request_and_unset_restores_it(proxy: Proxy, s
     assert len(proxy.fakes.openai.chat_requests()) == 1
 
 
+def test_after_set_model_answers_name_the_model_that_served_and_the_usage_row_keeps_both(proxy: Proxy) -> None:
+    """As OpenRouter does: the answer names the model that served (``backend:model``), not the one the
+    client asked for; the usage row keeps the asked-for model beside the served one."""
+    from usage_app import recorder
+    from usage_app.models import UsageRecord
+
+    api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0,
+                        default_headers={"X-Session-ID": "served-model"})
+    api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "!/set(model=gemini:gemini-2.5-flash)"}])
+    resp = api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Which model are you?"}])
+    assert resp.model == "gemini:gemini-2.5-flash"
+    chunks = list(api.chat.completions.create(model="gpt-4o", stream=True,
+                                              messages=[{"role": "user", "content": "And streamed?"}]))
+    assert {chunk.model for chunk in chunks} == {"gemini:gemini-2.5-flash"}
+    recorder.flush(10)
+    rows = list(UsageRecord.objects.filter(session_id="served-model", backend="gemini"))
+    assert len(rows) == 2
+    assert {(r.requested_model, r.model) for r in rows} == {("gpt-4o", "gemini-2.5-flash")}
+
+
 def test_settings_made_in_one_protocol_apply_in_the_others(proxy: Proxy) -> None:
     openai_asker(proxy, "shared")("!/set(model=openrouter:openai/gpt-4)")
     anthropic_asker(proxy, "shared")("hello from anthropic")
