@@ -8,11 +8,14 @@ translator that drops a converter or changes its signature fails the type check,
 Turning a client's request into the canonical one is deliberately not part of the contract: each
 protocol needs its own inputs for it (Gemini's model comes from the URL, Anthropic's version from a
 header), so only the frontend of that protocol calls it.
+
+The wire bodies a converter builds are returned as read-only mappings, so each protocol can declare
+its own TypedDicts (``<protocol>/types.py``) as the return types.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from proxy_app.core import canonical as c
@@ -51,12 +54,12 @@ class WireProtocol(Protocol):
     @property
     def StreamEncoder(self) -> StreamEncoderFactory: ...  # noqa: N802  (a class in the module)
 
-    def request_from_canonical(self, req: c.ChatRequest) -> dict[str, Any]: ...
+    def request_from_canonical(self, req: c.ChatRequest) -> Mapping[str, Any]: ...
 
     def response_to_canonical(self, payload: dict[str, Any]) -> c.ChatResponse: ...
 
-    def response_from_canonical(self, resp: c.ChatResponse, *, model: str) -> dict[str, Any]: ...
+    def response_from_canonical(self, resp: c.ChatResponse, *, model: str) -> Mapping[str, Any]: ...
 
-    def error_body(self, err: c.ProxyError) -> dict[str, Any]: ...
+    def error_body(self, err: c.ProxyError) -> Mapping[str, Any]: ...
 
     def error_to_canonical(self, status: int, body: Any) -> c.ProxyError: ...

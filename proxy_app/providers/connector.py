@@ -11,7 +11,7 @@ import dataclasses
 import email.utils
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
@@ -63,7 +63,7 @@ PASSED_ON_HEADERS = ("retry-after", "x-should-retry", "request-id", "x-request-i
                      "x-ratelimit-")
 
 
-def note_dropped_fields(req: c.ChatRequest, body: dict[str, Any], backend_protocol: str) -> None:
+def note_dropped_fields(req: c.ChatRequest, body: Mapping[str, Any], backend_protocol: str) -> None:
     """The proxy is never stricter than a provider: a field only the client's own protocol knows
     goes through to that protocol's backends and is dropped for others, said at debug level."""
     dropped = [name for name in req.extra if name not in body]
