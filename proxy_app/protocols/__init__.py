@@ -1,15 +1,16 @@
-"""Pure protocol translators: every wire format converts to and from ``canonical``.
+"""Pure protocol translators: every wire format converts to and from ``proxy_app.core.canonical``.
 
-Each protocol module (``openai_chat``, ``anthropic``, ``gemini``, …) exposes the same
-surface, so frontends and backends can treat them alike:
+One package per wire protocol (``openai_chat``, ``openai_responses``, ``anthropic``, ``gemini``), each
+split by concern (``types``, request, response, stream, errors) behind a facade that exposes the same
+surface, checked by mypy against ``contract.WireProtocol``:
 
 * ``NAME``
-* ``request_to_canonical(payload) -> ChatRequest`` / ``request_from_canonical(req) -> dict``
+* ``request_to_canonical(payload) -> ChatRequest`` / ``request_from_canonical(req) -> wire request``
 * ``response_to_canonical(payload) -> ChatResponse`` /
-  ``response_from_canonical(resp, *, model) -> dict``
+  ``response_from_canonical(resp, *, model) -> wire response``
 * ``StreamDecoder().feed(data, event) -> [StreamEvent]`` and ``.finish() -> [StreamEvent]``
 * ``StreamEncoder(model=..., include_usage=...).encode(event) -> bytes``
-* ``error_body(ProxyError) -> dict`` / ``error_to_canonical(status, body) -> ProxyError``
+* ``error_body(ProxyError) -> wire error`` / ``error_to_canonical(status, body) -> ProxyError``
 
-No module here does I/O or imports Django.
+No module here does I/O or imports Django (an import-linter contract keeps it so).
 """
