@@ -1,10 +1,14 @@
-"""Failover routes: an in-memory view for routing, and the services commands and the admin use."""
+"""Failover routes: an in-memory view for routing, and the services commands and the admin use.
+
+Routes come from the admin and commands (the database) and from the configuration file (global,
+read-only; a database route of the same owner and name wins)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from commands_app.models import FailoverRoute, FailoverRouteElement
 
@@ -15,13 +19,23 @@ class RouteView:
     policy: str
     elements: tuple[str, ...]
     owner_id: int | None
+    source: str = "admin"  # or "config file"
+
+
+def file_routes() -> list[RouteView]:
+    """The configuration file's routes (global)."""
+    loaded = settings.PROXY_FILE_CONFIG
+    if loaded is None:
+        return []
+    return [RouteView(name, route.policy, tuple(route.elements), None, "config file")
+            for name, route in loaded.config.routes.items()]
 
 
 _routes: dict[tuple[int | None, str], RouteView] | None = None
 
 
 def _load_routes() -> dict[tuple[int | None, str], RouteView]:
-    routes = {}
+    routes: dict[tuple[int | None, str], RouteView] = {(None, route.name): route for route in file_routes()}
     for route in FailoverRoute.objects.prefetch_related("elements"):
         elements = tuple(e.target for e in route.elements.all())
         routes[(route.owner_id, route.name)] = RouteView(route.name, route.policy, elements, route.owner_id)
@@ -77,6 +91,11 @@ def route_set_elements(route: FailoverRoute, targets: list[str]) -> None:
     invalidate_routes()  # bulk_create sends no post_save signal
 
 
-def routes_for(owner_id: int | None) -> list[tuple[FailoverRoute, list[str]]]:
+def routes_for(owner_id: int | None) -> list[RouteView]:
+    """The caller's routes and the global ones (the file's included), by name."""
     qs = FailoverRoute.objects.filter(owner_id=owner_id) | FailoverRoute.objects.filter(owner__isnull=True)
-    return [(r, route_elements(r)) for r in qs.prefetch_related("elements").distinct().order_by("name")]
+    found = {(r.owner_id, r.name): RouteView(r.name, r.policy, tuple(route_elements(r)), r.owner_id)
+             for r in qs.prefetch_related("elements").distinct()}
+    for route in file_routes():
+        found.setdefault((None, route.name), route)
+    return sorted(found.values(), key=lambda r: (r.name, r.owner_id is None))

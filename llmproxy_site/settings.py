@@ -1,4 +1,5 @@
-"""Django settings, all read from the environment (and an optional ``.env`` in the project root).
+"""Django settings, read from the environment, an optional ``.env`` in the project root and an optional
+configuration file (``--config proxy.yaml``), in that order of precedence.
 
 The embedded default needs no other service: SQLite, the local-memory cache, the
 in-memory channel layer and eager Celery. ``DATABASE_URL``, ``REDIS_URL`` and
@@ -11,6 +12,9 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from proxy_app.core.file_config import ConfigError, apply_as_environment_defaults, load_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,6 +22,17 @@ env = environ.Env()
 _env_file = Path(os.environ.get("LLM_PROXY_ENV_FILE", BASE_DIR / ".env"))
 if _env_file.is_file():
     environ.Env.read_env(str(_env_file), overwrite=False)
+
+# The configuration file (``--config`` / LLM_PROXY_CONFIG; see proxy.example.yaml): its settings are
+# defaults below the environment; its backends, aliases, routes and keys are read by the proxy below.
+PROXY_CONFIG_PATH = os.environ.get("LLM_PROXY_CONFIG", "")
+try:
+    PROXY_FILE_CONFIG = load_config(PROXY_CONFIG_PATH) if PROXY_CONFIG_PATH else None
+except ConfigError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
+if PROXY_FILE_CONFIG is not None:
+    apply_as_environment_defaults(PROXY_FILE_CONFIG.config, os.environ)
+MODEL_ALIASES: dict[str, str] = dict(PROXY_FILE_CONFIG.config.aliases) if PROXY_FILE_CONFIG else {}
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="llm-proxy-insecure-dev-key-set-DJANGO_SECRET_KEY-in-production")

@@ -22,6 +22,10 @@ class ProxyKey(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    from_config_file = models.BooleanField(
+        default=False, editable=False,
+        help_text="Defined in the configuration file: edit the file (this row follows it at each start)",
+    )
 
     class Meta:
         ordering = ["name"]

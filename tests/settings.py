@@ -3,8 +3,9 @@
 A developer who has configured the proxy has a ``.env`` and often exported variables (a proxy key,
 backend keys, a default backend); the suite must mean the same on their machine as on a clean one.
 So the ``.env`` file is not read and every variable that configures the proxy is dropped before the
-settings load (the child processes of the process tests inherit this). Only the service URLs stay:
-they are how CI (and a developer) point the suite at real PostgreSQL, Redis and RabbitMQ.
+settings load. Only the service URLs stay: they are how CI (and a developer) point the suite at real
+PostgreSQL, Redis and RabbitMQ. The proxy processes the tests start get the project's own settings
+module and exactly the environment each test gives them (and no ``.env`` unless a test names one).
 """
 
 from __future__ import annotations
@@ -21,5 +22,6 @@ CONFIGURATION_PREFIXES = (
 for _name in [n for n in os.environ if n.startswith(CONFIGURATION_PREFIXES) and n not in KEPT]:
     del os.environ[_name]
 os.environ["LLM_PROXY_ENV_FILE"] = os.devnull
+os.environ["DJANGO_SETTINGS_MODULE"] = "llmproxy_site.settings"  # for child processes; this one is configured
 
 from llmproxy_site.settings import *  # noqa: E402,F403

@@ -15,6 +15,7 @@ async def run(cmd: Command, ctx: CommandContext) -> str:
     if not routes:
         return "no failover routes"
     return "\n".join(
-        f"{r.name} (policy {r.policy}{', global' if r.owner_id is None else ''}): {', '.join(els) or '(empty)'}"
-        for r, els in routes
+        f"{r.name} (policy {r.policy}{', global' if r.owner_id is None else ''}"
+        f"{', from the configuration file' if r.source == 'config file' else ''}): {', '.join(r.elements) or '(empty)'}"
+        for r in routes
     )

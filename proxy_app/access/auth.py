@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -9,9 +10,12 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest
 
+from proxy_app.access.file_keys import sync_file_keys
 from proxy_app.core.principal import ANONYMOUS, Principal
 from proxy_app.core.secrets import hash_key
 from proxy_app.models import ProxyKey
+
+logger = logging.getLogger("llmproxy.auth")
 
 # Reload at least this often so keys created by another process are seen.
 DIRECTORY_TTL_SECONDS = 30.0
@@ -27,8 +31,18 @@ class KeyDirectory:
         return bool(self.by_hash)
 
 
+_file_keys_synced = False
+
+
 def _load_directory() -> KeyDirectory:
+    global _file_keys_synced
     directory = KeyDirectory(loaded_at=time.monotonic())
+    if not _file_keys_synced:
+        try:
+            sync_file_keys(settings.PROXY_FILE_CONFIG)
+            _file_keys_synced = True
+        except Exception:  # before migrate: tried again at the next load
+            logger.debug("configuration file keys not synced", exc_info=True)
     try:
         rows = list(ProxyKey.objects.filter(is_active=True, revoked_at__isnull=True))
     except Exception:  # before migrate: only the environment key

@@ -60,8 +60,11 @@ async def resolve_route(
     chat: c.ChatRequest, registry: Registry, *, owner_id: int | None, default_backend: str | None,
     openai_url: str | None,
 ) -> RoutePlan:
-    """The route for ``chat.model``: a failover route's elements and policy, or one model whose
-    backend keys rotate (policy ``k``)."""
+    """The route for ``chat.model``: a model alias's target (configuration file), a failover route's
+    elements and policy, or one model whose backend keys rotate (policy ``k``)."""
+    if (target := settings.MODEL_ALIASES.get(chat.model)) is not None:
+        chat.model = target
+        chat.meta[ROUTED] = True
     route = await route_lookup(chat.model, owner_id)
     if route is not None:
         chat.meta[ROUTED] = True

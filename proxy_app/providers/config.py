@@ -1,4 +1,5 @@
-"""Which backends exist: the four providers configured from the environment, plus admin-defined ones."""
+"""Which backends exist: the configuration file's, the four providers configured from the environment
+(which replace the file's backend of the same name), plus admin-defined ones (see ``registry``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from proxy_app.core.file_config import LoadedConfig
 
 logger = logging.getLogger("llmproxy.config")
 
@@ -53,6 +58,7 @@ class BackendSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     static_models: tuple[str, ...] = ()
     timeouts: Timeouts = Timeouts()
+    source: str = "environment"  # where it is configured: "config file", "environment" or "admin"
 
 
 def keys_from_env(environ: Mapping[str, str], prefix: str) -> list[str]:
@@ -92,3 +98,37 @@ def specs_from_env(
             )
         )
     return specs
+
+
+def specs_from_file(loaded: LoadedConfig | None) -> list[BackendSpec]:
+    """The configuration file's backends, keys resolved from the environment variables it names."""
+    if loaded is None:
+        return []
+    specs = []
+    for name, backend in loaded.config.backends.items():
+        defaults = PROVIDERS.get(backend.type)
+        base_url = backend.base_url or (defaults.base_url if defaults else "")
+        specs.append(
+            BackendSpec(
+                name=name,
+                protocol=defaults.protocol if defaults else "openai_chat",
+                base_url=base_url.rstrip("/"),
+                keys=tuple(loaded.secret(ref) for ref in backend.keys),
+                headers=dict(backend.headers),
+                static_models=tuple(backend.models),
+                timeouts=Timeouts(**backend.timeouts.model_dump()),
+                source="config file",
+            )
+        )
+    return specs
+
+
+def configured_specs() -> list[BackendSpec]:
+    """The file's backends, each replaced by the environment's backend of the same name, then the
+    environment's others (the admin's are merged over these by the registry)."""
+    by_name = {spec.name: spec for spec in specs_from_file(settings.PROXY_FILE_CONFIG)}
+    for spec in specs_from_env():
+        if spec.name in by_name:
+            logger.info("backend %s: the environment's configuration replaces the file's", spec.name)
+        by_name[spec.name] = spec
+    return list(by_name.values())

@@ -14,7 +14,7 @@ from django.conf import settings
 
 from proxy_app.models import Backend, BackendKey
 from proxy_app.providers import CONNECTORS
-from proxy_app.providers.config import BackendSpec, specs_from_env
+from proxy_app.providers.config import BackendSpec, configured_specs
 from proxy_app.providers.connector import Connector
 from proxy_app.providers.keys import KeyPool
 
@@ -112,6 +112,7 @@ def _db_specs(env_specs: list[BackendSpec]) -> list[BackendSpec]:
             base_url=row.base_url.rstrip("/"),
             headers=dict(row.extra_headers or {}),
             static_models=tuple(row.model_names or ()),
+            source="admin",
         )
     extra_keys: dict[str, list[str]] = {}
     for key in BackendKey.objects.filter(is_enabled=True, invalid_since__isnull=True):
@@ -124,7 +125,7 @@ def _db_specs(env_specs: list[BackendSpec]) -> list[BackendSpec]:
 
 
 def build_registry() -> Registry:
-    specs = specs_from_env()
+    specs = configured_specs()
     try:
         specs = _db_specs(specs)
     except Exception:  # the tables may not exist yet (before migrate): run on the environment alone
