@@ -1,21 +1,25 @@
 #!/usr/bin/env python3
-"""A/B: another checkout of the proxy and this one, side by side on one upstream, in interleaved rounds.
+"""A/B: two proxies side by side on one upstream, in interleaved rounds: another checkout against
+this one, or this checkout under two settings.
 
     git worktree add /tmp/base <commit>            # the code to compare against
     .venv/bin/python bench/ab.py /tmp/base [--server daphne|uvicorn] [--rounds 8] [--seconds 3]
+    .venv/bin/python bench/ab.py --env-a PROXY_UPSTREAM_TRANSPORT=httpx --env-b PROXY_UPSTREAM_TRANSPORT=own
 
-Both proxies run at once from this checkout's virtualenv, each from its own tree, against the same
-upstreams: the paced upstream (10 content chunks 20 ms apart, stamped, as the ``ttft`` scenario)
-and nginx (fixed JSON). Each round measures, for each proxy in turn (the order alternating between
-rounds, so this machine's drift hits both alike):
+A runs the other checkout (this one if none is given) with the ``--env-a`` settings, B this
+checkout with the ``--env-b`` settings (each ``NAME=VALUE``, repeatable, on top of the benchmark's
+own environment). Both proxies run at once from this checkout's virtualenv, each from its own tree,
+against the same upstreams: the paced upstream (10 content chunks 20 ms apart, stamped, as the
+``ttft`` scenario) and nginx (fixed JSON). Each round measures, for each proxy in turn (the order
+alternating between rounds, so this machine's drift hits both alike):
 
 * paced streams at c = 1: TTFT, the request's way in (client -> upstream), the first and later
   tokens' way out, CPU per stream;
 * non-stream at c = 1 and c = 10 (wrk): p50 latency, requests/s, CPU per request.
 
-It prints the medians over rounds for A (the other checkout) and B (this one), and the median of
-the per-round differences B - A, which is what to read: single rounds on this host swing by tens of
-percent. Nothing is saved; paste the table where the change is described.
+It prints the medians over rounds for A and B, and the median of the per-round differences B - A,
+which is what to read: single rounds on this host swing by tens of percent. Nothing is saved;
+paste the table where the change is described.
 """
 
 from __future__ import annotations
@@ -39,24 +43,44 @@ METRICS = [  # (measurement, field, label, unit)
 ]
 
 
+def setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
+
+
+def describe(root: Path, env: dict[str, str]) -> str:
+    return " ".join([str(root), *(f"{name}={value}" for name, value in env.items())])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("other", type=Path, help="the checkout to compare against (A); this one is B")
+    ap.add_argument("other", type=Path, nargs="?", default=bench.ROOT,
+                    help="the checkout to compare against (A); this one is B (default: this one for both)")
+    ap.add_argument("--env-a", type=setting, action="append", default=[], metavar="NAME=VALUE",
+                    help="a setting for A's proxies (repeatable)")
+    ap.add_argument("--env-b", type=setting, action="append", default=[], metavar="NAME=VALUE",
+                    help="a setting for B's proxies (repeatable)")
     ap.add_argument("--server", default="daphne", choices=["daphne", "uvicorn"])
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=3.0, help="length of each load")
     a = ap.parse_args()
-    if not (a.other / "manage.py").exists():
+    root_a, env_a, env_b = a.other.resolve(), dict(a.env_a), dict(a.env_b)
+    if not (root_a / "manage.py").exists():
         ap.error(f"{a.other} is not a checkout of this project")
+    if root_a == bench.ROOT and env_a == env_b:
+        ap.error("A and B would be the same: name another checkout, or settings that differ (--env-a/--env-b)")
     b = bench.Bench(argparse.Namespace(quick=True))
     paced, paced_port = bench.start_paced_upstream(10, 0.02, stamp=True)
     nginx, nginx_port = bench.start_nginx(b.chunks)
     stream_body, json_body = bench.fixtures.openai_request(stream=True), bench.fixtures.openai_request()
     try:
-        with bench.Proxy(f"http://127.0.0.1:{paced_port}/v1", server=a.server, root=a.other.resolve()) as pa_s, \
-                bench.Proxy(f"http://127.0.0.1:{paced_port}/v1", server=a.server) as pb_s, \
-                bench.Proxy(f"http://127.0.0.1:{nginx_port}/v1", server=a.server, root=a.other.resolve()) as pa_j, \
-                bench.Proxy(f"http://127.0.0.1:{nginx_port}/v1", server=a.server) as pb_j:
+        paced_url, nginx_url = f"http://127.0.0.1:{paced_port}/v1", f"http://127.0.0.1:{nginx_port}/v1"
+        with bench.Proxy(paced_url, server=a.server, root=root_a, extra_env=env_a) as pa_s, \
+                bench.Proxy(paced_url, server=a.server, extra_env=env_b) as pb_s, \
+                bench.Proxy(nginx_url, server=a.server, root=root_a, extra_env=env_a) as pa_j, \
+                bench.Proxy(nginx_url, server=a.server, extra_env=env_b) as pb_j:
             proxies = {"A": (pa_s, pa_j), "B": (pb_s, pb_j)}
             for streams, plain in proxies.values():  # warm-up
                 bench.streamclient(streams.url, stream_body, conc=2, duration=1)
@@ -76,7 +100,8 @@ def main() -> None:
         bench.stop(nginx)
         bench.stop(paced)
         bench.cleanup()
-    print(f"\nA = {a.other}, B = {bench.ROOT}; {a.server}, {a.rounds} interleaved rounds of {a.seconds:g} s\n")
+    print(f"\nA = {describe(root_a, env_a)}, B = {describe(bench.ROOT, env_b)}; {a.server}, "
+          f"{a.rounds} interleaved rounds of {a.seconds:g} s\n")
     print("| metric | A median | B median | B − A, median of rounds |")
     print("|---|---:|---:|---:|")
     for kind, field, label, unit in METRICS:

@@ -351,9 +351,10 @@ class Proxy:
     db_counter = 0
 
     def __init__(self, base_url: str, *, server: str = "daphne", workers: int = 1, usage: bool = True,
-                 root: Path = ROOT) -> None:
+                 root: Path = ROOT, extra_env: dict[str, str] | None = None) -> None:
         self.base_url, self.server, self.workers, self.usage = base_url, server, workers, usage
         self.root = root  # the checkout to run (bench/ab.py runs two side by side)
+        self.extra_env = extra_env or {}  # settings on top of the benchmark's (bench/ab.py --env-a/--env-b)
         self.port = free_port()
         self.p: subprocess.Popen | None = None
 
@@ -379,6 +380,7 @@ class Proxy:
             "USAGE_RECORDING_ENABLED": "true" if self.usage else "false",
             "PYTHONUNBUFFERED": "1",
         })
+        env.update(self.extra_env)
         return env
 
     def __enter__(self) -> Proxy:

@@ -153,6 +153,10 @@ PROXY_HTTP2 = env.bool("PROXY_HTTP2", default=False)
 # hosts NO_PROXY lists (the environment variables every HTTP client honours; read when a base URL's
 # client is created).
 PROXY_TRUST_ENV = env.bool("PROXY_TRUST_ENV", default=True)
+# The HTTP client that calls upstreams (proxy_app/upstream/transports.py): "own" (this project's
+# HTTP/1.1 transport), "httpx" (httpx's pool; the only one speaking HTTP/2, so PROXY_HTTP2=true
+# defaults to it and refuses the others) or "aiohttp" (aiohttp's client; needs httpx-aiohttp).
+PROXY_UPSTREAM_TRANSPORT = env("PROXY_UPSTREAM_TRANSPORT", default="httpx" if PROXY_HTTP2 else "own")
 
 OPENROUTER_HTTP_REFERER = env("OPENROUTER_HTTP_REFERER", default="https://github.com/llm-interactive-proxy")
 OPENROUTER_APP_TITLE = env("OPENROUTER_APP_TITLE", default="llm-interactive-proxy")

@@ -9,3 +9,6 @@ class ProxyAppConfig(AppConfig):
 
     def ready(self) -> None:
         from proxy_app import signals  # noqa: F401  (connects cache invalidation)
+        from proxy_app.upstream.transports import selected
+
+        selected()  # a wrong PROXY_UPSTREAM_TRANSPORT stops the start, not the first upstream call

@@ -1,11 +1,41 @@
-"""One pooled ``httpx.AsyncClient`` per upstream base URL and event loop.
+"""The one seam between the proxy and its upstreams: a pooled ``httpx.AsyncClient`` per upstream
+base URL and event loop, and the hot path beside it.
 
-By default the client runs httpx's API over this project's HTTP/1.1 transport
-(``http1_transport``: asyncio protocols and httptools' C parser): measured on this project's
-machine, httpx's own pool halves throughput under concurrency, and aiohttp's client, used before,
-cost three times as much per call after an idle wait. ``PROXY_HTTP2=true`` switches to httpx's own
-transport with HTTP/2 (one multiplexed connection per upstream), for upstreams and networks where
-that matters more than raw local throughput.
+The connectors call ``send`` and read the answer with ``read_body`` / ``body_chunks`` (then
+``release_after_body`` or ``aclose``); the rest (model listing) uses ``get_client``'s client. The
+transport under it is ``PROXY_UPSTREAM_TRANSPORT``'s (``transports.py``); callers see httpx's
+responses and exceptions whichever it is.
+
+**Why ``own`` is the default**: ``bench/ab.py --env-a PROXY_UPSTREAM_TRANSPORT=<library> --env-b
+PROXY_UPSTREAM_TRANSPORT=own`` (Daphne, 6 interleaved rounds of 3 s; two runs each, 2026-12-06, a
+2-vCPU VM shared with other work, so single rounds swing; medians of rounds, B − A):
+
+============  ===========================  ======================  =====================
+own against   CPU per request, c = 1        req/s at c = 10         paced-stream TTFT
+============  ===========================  ======================  =====================
+httpx         1.95 → 1.07 ms, 1.97 → 1.00   269 → 809, 205 → 670    −4.7 ms, −6.3 ms
+aiohttp       1.42 → 1.04 ms, 1.45 → 1.05   427 → 553, 587 → 768    −1.2 ms, +0.7 ms
+============  ===========================  ======================  =====================
+
+The upstream call alone (``bench/seam.py``, CPU per call, two runs): own 57 / 70 µs back to back
+and 443 / 398 µs after 20 ms idle; aiohttp 319 / 396 and 875 / 883 µs; httpx 746 / 791 and
+1,467 / 1,279 µs. So ~560 lines of upkeep (``http1.py``) save 27–33 % of the proxy's CPU per
+non-stream request against aiohttp at c = 1, and about half against httpx.
+
+**What ``send`` relies on in httpx beyond its documented API**, written against httpx 0.28.1 (pinned
+``>=0.28.1,<0.29``) and checked by ``tests/upstream/test_httpx_reliance.py``, which names what an
+upgrade changed:
+
+* a response is usable as a transport returns it: ``send`` calls ``handle_async_request`` itself,
+  skipping ``AsyncClient.send``'s redirect, auth, cookie and URL-merging layers, which no upstream
+  call uses (own transport, CPU per call: ``AsyncClient.post`` 319 / 449 µs against 128 / 146 µs
+  through an ``httpx.Request``, back to back; 872 / 832 against 497 / 500 µs after 20 ms idle);
+* to the own transport not even an ``httpx.Request`` (57 / 70 µs against 128 / 146; 443 / 398
+  against 497 / 500 after idle);
+* ``Response.stream``, an undocumented attribute, is the transport's stream as returned:
+  ``body_chunks`` iterates it directly, sparing ``aiter_bytes()``' two async generators per
+  response (−10 % CPU per stream in the 2026-12-02 A/B, ``bench/README.md``);
+* an ``httpx.Request`` built from an ``httpx.URL`` reuses its parsed form (``parsed_url``'s cache).
 """
 
 from __future__ import annotations
@@ -22,7 +52,9 @@ from collections.abc import AsyncIterator
 import httpx
 from django.conf import settings
 
-from proxy_app.upstream.http1 import Http1Transport, default_ssl_context
+from proxy_app.upstream.defaults import DEFAULT_HEADERS
+from proxy_app.upstream.http1 import Http1Transport
+from proxy_app.upstream.transports import build_transport
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
     weakref.WeakKeyDictionary()
@@ -53,17 +85,7 @@ def get_client(base_url: str) -> httpx.AsyncClient:
     per_loop = _clients.setdefault(loop, {})
     client = per_loop.get(base_url)
     if client is None:
-        limits = httpx.Limits(
-            max_connections=settings.PROXY_MAX_CONNECTIONS,
-            max_keepalive_connections=settings.PROXY_MAX_CONNECTIONS,
-        )
-        proxy = environment_proxy(base_url) if settings.PROXY_TRUST_ENV else None
-        transport: httpx.AsyncBaseTransport = (
-            httpx.AsyncHTTPTransport(http2=True, limits=limits, verify=default_ssl_context(), trust_env=False,
-                                     proxy=proxy)
-            if settings.PROXY_HTTP2
-            else Http1Transport(max_connections=settings.PROXY_MAX_CONNECTIONS, proxy=proxy)
-        )
+        transport = build_transport(environment_proxy(base_url) if settings.PROXY_TRUST_ENV else None)
         client = httpx.AsyncClient(
             transport=transport,
             timeout=default_timeout(),
@@ -82,7 +104,7 @@ def environment_proxy(base_url: str) -> str | None:
     url = urllib.parse.urlsplit(base_url)
     proxies = urllib.request.getproxies_environment()
     proxy = proxies.get(url.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass_environment(url.hostname or "", proxies):
+    if not proxy or urllib.request.proxy_bypass_environment(url.hostname or "", proxies):  # type: ignore[attr-defined]
         return None
     proxy_scheme = urllib.parse.urlsplit(proxy).scheme
     if proxy_scheme not in ("http", "https"):
@@ -97,17 +119,22 @@ async def send(
 ) -> httpx.Response:
     """Send one request on the shared client's connection pool and return the unread response.
 
-    This is the hot path: it goes straight to the client's transport, skipping the client's
-    per-request redirect, auth, cookie and URL-merging layers, none of which an upstream API call
-    uses (measured at about a tenth of the proxy's CPU per request); to the HTTP/1.1 transport
-    without even an ``httpx.Request``.
-    The caller reads or ``aclose()``s the response.
+    This is the hot path: straight to the client's transport, to the own one without even an
+    ``httpx.Request`` (what that saves, and relies on: the module's docstring). The caller reads
+    or ``aclose()``s the response.
     """
     transport = _transports[get_client(base_url)]
     if isinstance(transport, Http1Transport):
         return await transport.send(method, url, headers, content, timeout)
-    request = httpx.Request(method, parsed_url(url), content=content, headers=headers, extensions={"timeout": timeout.as_dict()})
+    request = httpx.Request(method, parsed_url(url), content=content, headers=with_default_headers(headers),
+                            extensions={"timeout": timeout.as_dict()})
     return await transport.handle_async_request(request)
+
+
+def with_default_headers(headers: dict[str, str]) -> list[tuple[str, str]]:
+    """``headers`` and the defaults it does not set, as the HTTP/1.1 transport sends them."""
+    given = {name.lower() for name in headers}
+    return [*headers.items(), *((name, value) for name, value in DEFAULT_HEADERS if name not in given)]
 
 
 def body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
@@ -146,8 +173,8 @@ def release_after_body(response: httpx.Response) -> None:
 async def _drain(response: httpx.Response) -> None:
     try:
         stream = response.stream
-        # Only an iterator resumes where the reader stopped (the HTTP/1.1 transport's stream does;
-        # aiter_bytes() and httpx's HTTP/2 stream, where closing costs no connection anyway, do not).
+        # Only an iterator resumes where the reader stopped: every transport's stream is one (the
+        # HTTP/1.1 transport's own, the libraries' as a ResumableBody); aiter_bytes() is not.
         if _uncoded(response) and isinstance(stream, AsyncIterator):
             async with asyncio.timeout(DRAIN_SECONDS):
                 async for _ in stream:

@@ -337,6 +337,7 @@ def test_the_http2_capable_transport_serves_the_same_answers(
     from tests.conftest import configure_backends
 
     settings.PROXY_HTTP2 = True  # type: ignore[attr-defined]
+    settings.PROXY_UPSTREAM_TRANSPORT = "httpx"  # type: ignore[attr-defined]  # the one speaking HTTP/2
     # clients are pooled per base URL: a new URL gets a client built with the HTTP/2 transport
     configure_backends(monkeypatch, proxy.fakes, OPENAI_API_BASE_URL=f"http://localhost:{proxy.fakes.openai.port}/v1")
     resp = client(proxy).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "h2"}])
