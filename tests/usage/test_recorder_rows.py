@@ -106,7 +106,7 @@ def test_fast_rows_hold_only_values_the_driver_binds_without_adapting() -> None:
 
     item = Pending(finished_context())
     item.prepare(_row_format(), {})
-    assert item.row is not None
+    assert item.row  # prepared
     if connection.vendor == "sqlite":
         assert not any(isinstance(value, bool) for value in item.row)
         assert {type(value) for value in item.row} <= {int, float, str, Decimal, type(None)}

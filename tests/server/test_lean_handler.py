@@ -1,5 +1,6 @@
-"""The lean ASGI handler answers and leaves no reference cycles behind (its objects must be freed by
-reference counting, or the cyclic GC's passes become a large share of the proxy's CPU)."""
+"""The lean ASGI handler fits the installed Django, answers and leaves no reference cycles behind (its
+objects must be freed by reference counting, or the cyclic GC's passes become a large share of the
+proxy's CPU)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from typing import Any
 import pytest
 from django.http import HttpRequest, HttpResponseBase
 
-from llmproxy_site.server.lean_handler import LeanASGIHandler
+from llmproxy_site.server.lean_handler import LEAN_HANDLER, LeanASGIHandler
+
+
+def test_the_handler_fits_the_installed_django() -> None:
+    assert LEAN_HANDLER.problems() == []
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""runproxy's uvicorn writes a response's head together with its first body message."""
+"""runproxy's uvicorn writes a response's head together with its first body message (when the patch fits
+the installed uvicorn; it is left out otherwise)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,31 @@ import asyncio
 import logging
 from typing import Any
 
+import pytest
+from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.http.flow_control import FlowControl
 
+from llmproxy_site.server import uvicorn_tuning
+from llmproxy_site.server.internals import Internal, Patch
 from llmproxy_site.server.uvicorn_tuning import CoalescingCycle
+
+
+def test_the_patch_fits_the_installed_uvicorn() -> None:
+    assert uvicorn_tuning.COALESCING_CYCLE.problems() == []
+
+
+def test_install_replaces_the_cycle_only_when_the_patch_fits(monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    stock = httptools_impl.RequestResponseCycle
+    monkeypatch.setattr(httptools_impl, "RequestResponseCycle", stock)  # put back after the test
+    broken = Patch("uvicorn_tuning.CoalescingCycle", (Internal(httptools_impl, "NoLongerThere"),))
+    with monkeypatch.context() as patched, caplog.at_level(logging.WARNING, logger="llmproxy.server"):
+        patched.setattr(uvicorn_tuning, "COALESCING_CYCLE", broken)
+        uvicorn_tuning.install()
+    assert httptools_impl.RequestResponseCycle is stock
+    assert "uvicorn_tuning.CoalescingCycle relies on uvicorn.protocols.http.httptools_impl.NoLongerThere" in caplog.text
+    uvicorn_tuning.install()
+    assert httptools_impl.RequestResponseCycle is CoalescingCycle
 
 
 class Transport(asyncio.Transport):
