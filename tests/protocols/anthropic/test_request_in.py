@@ -22,7 +22,7 @@ from tests.protocols.anthropic.samples import (
     VISION,
     WEATHER_TOOL,
 )
-from tests.unit.payloads import DELETE, changed
+from tests.protocols.payloads import DELETE, changed
 
 
 def test_it_reads_system_blocks_as_one_system_message_keeping_cache_control() -> None:

@@ -27,7 +27,7 @@ from tests.protocols.openai_chat.samples import (
     TOOL_CONVERSATION,
     WAV,
 )
-from tests.unit.payloads import DELETE, changed
+from tests.protocols.payloads import DELETE, changed
 
 
 def test_it_reads_developer_and_system_messages_as_system_remembering_developer() -> None:
