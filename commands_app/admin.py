@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from commands_app.models import CommandAlias, FailoverRoute, FailoverRouteElement, Session
+from commands_app.routes import file_routes
 from usage_app.models import UsageRecord
 
 
@@ -23,6 +28,13 @@ class FailoverRouteAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     list_select_related = ("owner",)
     inlines = (FailoverRouteElementInline,)
+    change_list_template = "admin/llmproxy/route_change_list.html"
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+        """The list also shows the configuration file's routes and model aliases, read-only."""
+        context = {**(extra_context or {}), "file_routes": file_routes(), "config_path": settings.PROXY_CONFIG_PATH,
+                   "model_aliases": sorted(settings.MODEL_ALIASES.items())}
+        return super().changelist_view(request, context)  # type: ignore[return-value]
 
     @admin.display(description="elements")
     def elements_summary(self, obj: FailoverRoute) -> str:

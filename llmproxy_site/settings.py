@@ -122,9 +122,15 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
-    "TITLE": "llm-interactive-proxy operator API",
+    "TITLE": "llm-interactive-proxy API",
+    "DESCRIPTION": "The client protocols the proxy serves (OpenAI, Anthropic, Gemini: any of them to any backend) "
+                   "and the operator API (usage, audit log). Every endpoint takes a proxy key as Bearer, x-api-key, "
+                   "x-goog-api-key or ?key=; without a configured proxy key, none is needed.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The client-protocol endpoints are plain Django views: proxy_app/api/openapi.py adds them.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "proxy_app.api.openapi.add_client_protocols"],
 }
 
 LOGGING = {

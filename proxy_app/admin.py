@@ -7,23 +7,32 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from proxy_app.core.secrets import mask_secret
 from proxy_app.models import Backend, BackendKey, ModelDefaults, ProxyKey
+from proxy_app.operations.backend_overview import environment_backends
 from proxy_app.providers.key_state import key_fingerprint, key_state
 from proxy_app.services import backend_key_set_secret, proxy_key_create, proxy_key_revoke
+
+admin.site.site_header = "llm-interactive-proxy"
+admin.site.site_title = "llm-interactive-proxy admin"
 
 
 @admin.register(ProxyKey)
 class ProxyKeyAdmin(admin.ModelAdmin):
-    list_display = ("name", "key_hint", "project", "is_admin", "is_active", "rate_limit_rpm", "budget_usd", "created_at")
-    list_filter = ("is_active", "is_admin")
+    list_display = ("name", "key_hint", "project", "is_admin", "is_active", "rate_limit_rpm", "budget_usd",
+                    "from_config_file", "created_at")
+    list_filter = ("is_active", "is_admin", "from_config_file")
     search_fields = ("name", "project", "key_hint")
-    readonly_fields = ("key_hint", "created_at", "revoked_at")
+    readonly_fields = ("key_hint", "created_at", "revoked_at", "from_config_file")
     fields = ("name", "project", "is_admin", "can_change_shared_state", "allowed_models", "rate_limit_rpm",
-              "budget_usd", "is_active", "key_hint", "created_at", "revoked_at")
+              "budget_usd", "is_active", "key_hint", "created_at", "revoked_at", "from_config_file")
     actions = ("revoke",)
+
+    def has_change_permission(self, request: HttpRequest, obj: ProxyKey | None = None) -> bool:
+        """A key of the configuration file follows the file: it is shown, not edited, here."""
+        return not (obj is not None and obj.from_config_file) and super().has_change_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: ProxyKey, form: Any, change: bool) -> None:
         if change:
@@ -73,8 +82,19 @@ class BackendKeyForm(forms.ModelForm):
         return key
 
 
+class ListsEnvironmentBackends(admin.ModelAdmin):
+    """A changelist that also shows the environment's backends and their keys (masked), read-only:
+    they serve traffic but are not rows of the database, so the stock list alone would show none."""
+
+    change_list_template = "admin/llmproxy/change_list_with_environment.html"
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        context = {**(extra_context or {}), "environment_backends": environment_backends()}
+        return super().changelist_view(request, context)
+
+
 @admin.register(BackendKey)
-class BackendKeyAdmin(admin.ModelAdmin):
+class BackendKeyAdmin(ListsEnvironmentBackends):
     form = BackendKeyForm
     list_display = ("backend_name", "label", "key_hint", "is_enabled", "state", "invalid_since", "created_at")
     list_filter = ("backend_name", "is_enabled")
@@ -125,7 +145,7 @@ class BackendForm(forms.ModelForm):
 
 
 @admin.register(Backend)
-class BackendAdmin(admin.ModelAdmin):
+class BackendAdmin(ListsEnvironmentBackends):
     form = BackendForm
     list_display = ("name", "protocol", "base_url", "header_names", "is_enabled", "created_at")
     list_filter = ("protocol", "is_enabled")

@@ -11,12 +11,14 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from proxy_app.core.secrets import mask_secret
 from proxy_app.models import BackendKey
+from proxy_app.operations.operator_account import DEFAULT_USERNAME, OperatorAccount, create_operator_account
 from proxy_app.providers.config import specs_from_env
 
 
 class Command(BaseCommand):
     help = ("Idempotent set-up: apply migrations, create an admin user (DJANGO_SUPERUSER_USERNAME / _PASSWORD / "
-            "_EMAIL, or prompt), and import backend keys from the environment into the admin.")
+            "_EMAIL, or prompt; with --no-input and no password, a random one printed once), and import backend "
+            "keys from the environment into the admin.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-input", action="store_true", help="never prompt")
@@ -36,16 +38,16 @@ class Command(BaseCommand):
         self.stdout.write(f"{imported} backend key(s) imported from the environment")
 
     def _admin_user(self, *, interactive: bool) -> None:
-        user_model = get_user_model()
-        username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
-        if user_model.objects.filter(username=username).exists():
-            self.stdout.write(f"admin user '{username}' already exists")
-            return
-        if os.environ.get("DJANGO_SUPERUSER_PASSWORD"):
-            user_model.objects.create_superuser(username, os.environ.get("DJANGO_SUPERUSER_EMAIL", ""),
-                                                os.environ["DJANGO_SUPERUSER_PASSWORD"])
-            self.stdout.write(f"admin user '{username}' created")
-        elif interactive:
+        username = os.environ.get("DJANGO_SUPERUSER_USERNAME") or DEFAULT_USERNAME
+        exists = get_user_model().objects.filter(username=username).exists()
+        if not exists and interactive and not os.environ.get("DJANGO_SUPERUSER_PASSWORD"):
             call_command("createsuperuser", username=username, interactive=True)
+            return
+        account = OperatorAccount(username) if exists else create_operator_account()
+        if not account.created:
+            self.stdout.write(f"admin user '{username}' already exists")
+        elif account.generated_password:
+            self.stdout.write(f"admin user '{username}' created with password {account.generated_password} "
+                              "(shown only this once: change it in the admin)")
         else:
-            self.stdout.write("no admin user created (set DJANGO_SUPERUSER_PASSWORD)")
+            self.stdout.write(f"admin user '{username}' created")

@@ -13,11 +13,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
 from llmproxy_site.server.workers import exec_supervisor, reuseport_sockets
 from proxy_app.core.secrets import mask_secret
+from proxy_app.operations.backend_overview import display_url
+from proxy_app.operations.operator_account import OperatorAccount, ensure_operator_account
 from proxy_app.providers.config import PROVIDERS, specs_from_env
 
 ENVIRONMENT_HELP = """
@@ -37,6 +39,8 @@ environment variables (also read from .env in the project root):
   SSL_CERT_FILE / SSL_CERT_DIR   CA bundle to verify upstreams with instead of certifi's (private CA)
   HTTPS_PROXY / HTTP_PROXY / ALL_PROXY, NO_PROXY   HTTP proxy for upstream calls (PROXY_TRUST_ENV=false: ignore)
   LOG_LEVEL (INFO), DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS
+  DJANGO_SUPERUSER_USERNAME (admin), DJANGO_SUPERUSER_PASSWORD, DJANGO_SUPERUSER_EMAIL
+                      the admin account created at the first start (no password: a random one, printed once)
 """
 
 
@@ -71,8 +75,18 @@ def is_loopback(host: str) -> bool:
             return False
 
 
+def admin_login_text(account: OperatorAccount) -> str:
+    if account.generated_password:
+        return (f"user '{account.username}', password {account.generated_password}  (account created now; the "
+                "password is shown only this once: change it in the admin, top right, \"Change password\")")
+    if account.created:
+        return f"user '{account.username}' with the password in DJANGO_SUPERUSER_PASSWORD (account created now)"
+    return f"user '{account.username}'  (password forgotten: `manage.py changepassword {account.username}`)"
+
+
 class Command(BaseCommand):
-    help = "Start the LLM proxy (Daphne by default). Applies migrations first on the embedded SQLite database."
+    help = ("Start the LLM proxy (Daphne by default). Applies pending migrations first and, when there is no "
+            "staff user yet, creates the admin account and prints its password once.")
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -117,16 +131,17 @@ class Command(BaseCommand):
             raise CommandError("Daphne adopts IPv4 sockets only: use --server uvicorn for IPv6 with --fd/--workers")
         if not options["no_migrate"]:
             self._migrate()
+        login = self._admin_login()
         if workers > 1:
             sockets = reuseport_sockets(host, port, workers)
             port = sockets[0].getsockname()[1]
-            self._print_banner(host, port)
+            self._print_banner(host, port, login)
             self.stdout.write(f"  {workers} {server} worker processes")
             if not settings.REDIS_URL:
                 self.stdout.write("  No REDIS_URL: each worker keeps its own key cooldowns and per-key rate limits.")
             exec_supervisor(server=server, sockets=sockets, settings_module=settings.SETTINGS_MODULE,
                             project_root=str(settings.BASE_DIR))
-        self._print_banner(host, port)
+        self._print_banner(host, port, login)
         sys.stdout.flush()
         self._serve(server, fd=fd, host=host, port=port)
 
@@ -170,20 +185,32 @@ class Command(BaseCommand):
             self.stdout.write(f"Applying {len(pending)} pending migration(s)…")
             call_command("migrate", interactive=False, verbosity=0)
 
-    def _print_banner(self, host: str, port: int) -> None:
+    def _admin_login(self) -> str:
+        """How to log in to the admin; on the first start this creates the operator account (only
+        here, in the process that starts the workers)."""
+        try:
+            account = ensure_operator_account()
+        except DatabaseError:
+            return "not checked: the database is not migrated (run `manage.py migrate`)"
+        return admin_login_text(account)
+
+    def _print_banner(self, host: str, port: int, login: str) -> None:
         shown = f"[{host}]" if ":" in host else host
         base = f"http://{shown}:{port}"
         self.stdout.write(f"llm-interactive-proxy listening on {base}")
         self.stdout.write(f"  OpenAI     base_url = {base}/v1")
         self.stdout.write(f"  Anthropic  base_url = {base}/anthropic  (or {base})")
         self.stdout.write(f"  Gemini     base_url = {base}  (api version v1beta or v1)")
-        self.stdout.write(f"  Admin      {base}/admin/    Health {base}/healthz")
+        self.stdout.write(f"  Status     {base}/    (backends, their health, client settings for this server)")
+        self.stdout.write(f"  Admin      {base}/admin/    Dashboard {base}/admin/dashboard/")
+        self.stdout.write(f"  API docs   {base}/api/docs/    Health {base}/healthz")
+        self.stdout.write(f"  Admin login: {login}")
         specs = specs_from_env()
         if not specs:
             names = ", ".join(f"{d.env_prefix}_API_KEY" for d in PROVIDERS.values())
             self.stdout.write(f"  No backend configured yet: set one of {names} (or *_API_BASE_URL).")
         for spec in specs:
             keys = ", ".join(mask_secret(k) for k in spec.keys) or "no key"
-            self.stdout.write(f"  backend {spec.name:<11} {spec.protocol:<12} {spec.base_url}  keys: {keys}")
+            self.stdout.write(f"  backend {spec.name:<11} {spec.protocol:<12} {display_url(spec.base_url)}  keys: {keys}")
         if not self._has_proxy_key():
             self.stdout.write("  No proxy key configured: open access, loopback only.")
