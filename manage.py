@@ -3,7 +3,8 @@
 
 ``--config FILE`` (anywhere on the command line, for any command) names the proxy's configuration
 file, as ``LLM_PROXY_CONFIG`` does; a file that does not validate stops here with its errors, one
-line each (``proxy.yaml:12: backends.local.base_url: ...``), and exit status 2.
+line each (``proxy.yaml:12: backends.local.base_url: ...``), and exit status 2, as any setting that
+cannot be used does (``configuration error: ...``).
 """
 
 import os
@@ -35,9 +36,14 @@ def main() -> None:
         except ConfigError as exc:
             print(f"configuration error:\n{exc}", file=sys.stderr)
             sys.exit(2)
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(argv)
+    try:
+        execute_from_command_line(argv)
+    except ImproperlyConfigured as exc:  # a bad setting: one line, not a traceback
+        print(f"configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ def reuseport_sockets(host: str, port: int, count: int) -> list[socket.socket]:
         for _ in range(count):
             sock = socket.socket(family, socket.SOCK_STREAM)
             sockets.append(sock)
+            # SO_REUSEADDR too: a restart within TIME_WAIT of the last run's connections must bind again.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind((host, port))
             port = sock.getsockname()[1]

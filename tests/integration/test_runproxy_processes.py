@@ -45,8 +45,8 @@ def proxy_env(tmp_path: Path, fakes: Fakes, **extra: str) -> dict[str, str]:
 
 
 class ProxyProcess:
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], *args: str, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "runproxy", "--port", str(self.port), *args],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -283,3 +283,48 @@ def test_the_supervisor_gives_up_on_a_worker_that_keeps_dying(tmp_path: Path) ->
     assert result.returncode != 0
     assert result.stderr.count("restarting it") == 4, result.stderr[-2000:]
     assert "exited 5 times within 60 s" in result.stderr
+
+
+def test_workers_restarted_at_once_on_the_same_port_serve_again(
+    tmp_path: Path, fakes: Fakes, processes: list[ProxyProcess]
+) -> None:
+    """Stopping closes the workers' connections from the server side (TIME_WAIT on the port): a start
+    right after must still bind (it died with 'Address already in use' without SO_REUSEADDR)."""
+    env = proxy_env(tmp_path, fakes, OPENAI_API_KEY=KEYS[0], LLM_INTERACTIVE_PROXY_API_KEY=PROXY_KEY)
+    first = ProxyProcess(env, "--workers", "2")
+    processes.append(first)
+    first.wait_ready()
+    clients = [httpx.Client(base_url=first.url) for _ in range(8)]
+    for client in clients:  # keep-alive connections still open when the workers stop: they close them
+        assert client.get("/healthz").status_code == 200
+    processes.remove(first)
+    first.stop()
+    for client in clients:
+        client.close()
+    again = ProxyProcess(env, "--workers", "2", "--no-migrate", port=first.port)
+    processes.append(again)
+    again.wait_ready()
+    api = openai.OpenAI(base_url=f"{again.url}/v1", api_key=PROXY_KEY, max_retries=0)
+    assert api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "back"}]).choices
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("port taken", "CommandError: cannot listen on 127.0.0.1:{port}: Address already in use"),
+    ("bad setting", "configuration error: PROXY_UPSTREAM_TRANSPORT='bogus' is not a transport"),
+    ("database unreachable", "CommandError: the database is unreachable (postgresql 127.0.0.1:9 test): "),
+])
+def test_a_failed_start_is_one_clear_line_and_a_nonzero_exit(tmp_path: Path, fakes: Fakes, case: str,
+                                                               expected: str) -> None:
+    port = free_port()
+    extra = {"bad setting": {"PROXY_UPSTREAM_TRANSPORT": "bogus"},
+             "database unreachable": {"DATABASE_URL": "postgres://postgres@127.0.0.1:9/test"}}.get(case, {})
+    with socket.socket() as taken:
+        if case == "port taken":
+            taken.bind(("127.0.0.1", port))
+            taken.listen()
+        result = subprocess.run([sys.executable, "manage.py", "runproxy", "--port", str(port)], cwd=ROOT,
+                                env=proxy_env(tmp_path, fakes, **extra), capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith(expected.format(port=port)), result.stderr

@@ -20,7 +20,7 @@ from llmproxy_site.server.workers import exec_supervisor, reuseport_sockets
 from proxy_app.core.secrets import mask_secret
 from proxy_app.operations.backend_overview import display_url
 from proxy_app.operations.operator_account import OperatorAccount, ensure_operator_account
-from proxy_app.providers.config import PROVIDERS, specs_from_env
+from proxy_app.providers.config import PROVIDERS, configured_specs
 
 ENVIRONMENT_HELP = """
 environment variables (also read from .env in the project root):
@@ -129,11 +129,19 @@ class Command(BaseCommand):
             )
         if server == "daphne" and ":" in host and (fd is not None or workers > 1):
             raise CommandError("Daphne adopts IPv4 sockets only: use --server uvicorn for IPv6 with --fd/--workers")
-        if not options["no_migrate"]:
-            self._migrate()
-        login = self._admin_login()
+        if fd is None and workers == 1:
+            check_can_listen(host, port)
+        try:
+            if not options["no_migrate"]:
+                self._migrate()
+            login = self._admin_login()
+        except DatabaseError as exc:
+            raise CommandError(f"the database is unreachable ({database_name()}): {first_line(exc)}") from None
         if workers > 1:
-            sockets = reuseport_sockets(host, port, workers)
+            try:
+                sockets = reuseport_sockets(host, port, workers)
+            except OSError as exc:
+                raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
             port = sockets[0].getsockname()[1]
             self._print_banner(host, port, login)
             self.stdout.write(f"  {workers} {server} worker processes")
@@ -169,7 +177,7 @@ class Command(BaseCommand):
         tuned_daphne_cli().run([*where, "-v", "0", app])
 
     def _has_proxy_key(self) -> bool:
-        if settings.LLM_INTERACTIVE_PROXY_API_KEY:
+        if settings.LLM_INTERACTIVE_PROXY_API_KEY or (settings.PROXY_FILE_CONFIG and settings.PROXY_FILE_CONFIG.config.keys):
             return True
         from proxy_app.models import ProxyKey
 
@@ -205,12 +213,36 @@ class Command(BaseCommand):
         self.stdout.write(f"  Admin      {base}/admin/    Dashboard {base}/admin/dashboard/")
         self.stdout.write(f"  API docs   {base}/api/docs/    Health {base}/healthz")
         self.stdout.write(f"  Admin login: {login}")
-        specs = specs_from_env()
+        if settings.PROXY_CONFIG_PATH:
+            self.stdout.write(f"  Configuration file: {settings.PROXY_CONFIG_PATH}")
+        specs = configured_specs()
         if not specs:
             names = ", ".join(f"{d.env_prefix}_API_KEY" for d in PROVIDERS.values())
             self.stdout.write(f"  No backend configured yet: set one of {names} (or *_API_BASE_URL).")
         for spec in specs:
             keys = ", ".join(mask_secret(k) for k in spec.keys) or "no key"
-            self.stdout.write(f"  backend {spec.name:<11} {spec.protocol:<12} {display_url(spec.base_url)}  keys: {keys}")
+            origin = "  (configuration file)" if spec.source == "config file" else ""
+            self.stdout.write(f"  backend {spec.name:<11} {spec.protocol:<12} {display_url(spec.base_url)}  keys: {keys}{origin}")
         if not self._has_proxy_key():
             self.stdout.write("  No proxy key configured: open access, loopback only.")
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Fail the start with one line when the address is taken (the servers would print a traceback)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def database_name() -> str:
+    db = connection.settings_dict
+    where = f"{db.get('HOST') or ''}:{db.get('PORT') or ''}".strip(":")
+    return f"{connection.vendor} {where} {db.get('NAME')}".replace("  ", " ").strip()
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
