@@ -41,9 +41,9 @@ for _kind in ("tool_loop", "cycle", "no_progress", "text_loop", "paraphrase"):
         LOOP_WARNINGS.labels(_kind)
 RECORDER_OVERFLOW = Counter("llmproxy_usage_recorder_overflow", "Usage records lost to a full recorder queue",
                             registry=REGISTRY)
+# Read at scrape time: the recorder module sets the function (metrics import nothing of the recorder).
 RECORDER_QUEUE_DEPTH = Gauge("llmproxy_usage_recorder_queue_depth", "Usage records waiting to be written",
                              registry=REGISTRY)
-RECORDER_QUEUE_DEPTH.set_function(lambda: _queue_depth())
 
 
 class _DroppedFields:
@@ -61,12 +61,6 @@ class _DroppedFields:
 
 
 REGISTRY.register(_DroppedFields())
-
-
-def _queue_depth() -> float:
-    from usage_app import recorder
-
-    return float(recorder._recorder.depth) if recorder._recorder is not None else 0.0
 
 
 @functools.lru_cache(maxsize=4096)

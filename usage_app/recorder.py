@@ -448,6 +448,7 @@ class Recorder:
 
 
 _recorder: Recorder | None = None
+metrics.RECORDER_QUEUE_DEPTH.set_function(lambda: float(_recorder.depth) if _recorder is not None else 0.0)
 _recorder_lock = threading.Lock()
 
 
