@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from proxy_app.core import canonical as c
 from proxy_app.protocols.common import new_id
-from proxy_app.protocols.openai_chat.errors import error_body
+from proxy_app.protocols.openai_chat.errors import error_body, error_to_canonical
 from proxy_app.protocols.openai_chat.response import (
     FINISH_REASON_IN,
     FINISH_REASON_OUT,
@@ -30,9 +30,12 @@ class StreamDecoder:
         self._tool_ids: dict[int, str] = {}
 
     def feed(self, data: dict[str, Any], event: str | None = None) -> list[c.StreamEvent]:
-        if "error" in data and "choices" not in data:
-            err = data["error"] if isinstance(data["error"], dict) else {"message": str(data["error"])}
-            return [c.StreamError(c.ProxyError(str(err.get("message")), kind="bad_gateway"))]
+        if data.get("error"):
+            # OpenAI and compatible servers send ``{"error": {...}}`` alone; OpenRouter sends it beside a
+            # choice with ``finish_reason: "error"`` and the HTTP status as ``error.code``.
+            code = data["error"].get("code") if isinstance(data["error"], dict) else None
+            status = code if isinstance(code, int) and 400 <= code < 600 else 502
+            return [c.StreamError(error_to_canonical(status, {"error": data["error"]}))]
         chunk = cast(ChatCompletionChunk, data)  # as documented; the reads below survive what compatible servers omit
         events: list[c.StreamEvent] = []
         if not self._started:

@@ -258,6 +258,20 @@ def test_it_decodes_error_chunks_mid_stream(frame: dict[str, Any]) -> None:
     assert event.error.message == message
 
 
+def test_it_decodes_openrouters_mid_stream_error_beside_its_error_choice() -> None:
+    """OpenRouter's documented mid-stream error: the error object next to a choice that finishes with
+    ``error``, its ``code`` the HTTP status; it must end the stream as an error, not as a normal stop."""
+    decoder = o.StreamDecoder()
+    decoder.feed(TEXT_STREAM[0])
+    frame = {"id": "gen-1", "object": "chat.completion.chunk", "created": 1, "model": "openai/gpt-4o",
+             "provider": "OpenAI", "error": {"code": 429, "message": "Provider returned error: rate limited"},
+             "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]}
+    [event] = decoder.feed(frame)
+    assert isinstance(event, c.StreamError)
+    assert (event.error.kind, event.error.status, event.error.message) == (
+        "rate_limit", 429, "Provider returned error: rate limited")
+
+
 def test_it_encodes_the_documented_chunk_sequence() -> None:
     events: list[c.StreamEvent] = [
         c.StreamStart("chatcmpl-AVnKJqkoDBkXYF0ncnHPqOLUP8a0H", "upstream-model"),
