@@ -1,5 +1,5 @@
-"""Django settings, read from the environment, an optional ``.env`` in the project root and an optional
-configuration file (``--config proxy.yaml``), in that order of precedence.
+"""Django settings, read from the environment, an optional ``.env`` (the project root in a clone, the current
+directory when installed) and an optional configuration file (``--config proxy.yaml``), in that order of precedence.
 
 The embedded default needs no other service: SQLite, the local-memory cache, the
 in-memory channel layer and eager Celery. ``DATABASE_URL``, ``REDIS_URL`` and
@@ -14,12 +14,13 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from llmproxy_site import locations
 from proxy_app.core.file_config import ConfigError, apply_as_environment_defaults, load_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-_env_file = Path(os.environ.get("LLM_PROXY_ENV_FILE", BASE_DIR / ".env"))
+_env_file = Path(os.environ.get("LLM_PROXY_ENV_FILE", locations.default_env_file()))
 if _env_file.is_file():
     environ.Env.read_env(str(_env_file), overwrite=False)
 
@@ -71,7 +72,7 @@ ASGI_APPLICATION = "llmproxy_site.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [locations.templates_dir()],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -84,7 +85,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{locations.state_dir() / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the background usage writer and admin readers work side by side.
@@ -110,8 +111,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "templates" / "static"] if (BASE_DIR / "templates" / "static").is_dir() else []
+STATIC_ROOT = locations.state_dir() / "staticfiles"
+STATICFILES_DIRS = [locations.templates_dir() / "static"] if (locations.templates_dir() / "static").is_dir() else []
 
 # Streaming responses and large prompts (images) must not be capped by Django's form limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = None

@@ -245,11 +245,13 @@ def _rollup_day(day: datetime) -> int:
     return len(rows)
 
 
-def usage_rollup(*, now: datetime | None = None, full: bool = False) -> RollupResult:
+def usage_rollup(*, now: datetime | None = None, full: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> RollupResult:
     """Roll closed hours into hourly and daily rollups; idempotent (the periods touched are recomputed).
 
     Touched periods: every hour since the previous watermark (minus a lookback), plus the hours
     of records inserted since the previous run that fall before it (a writer that was held up).
+    ``progress(done, total)`` is called after each day (the ``rollup_usage`` command shows it).
     """
     with _rollup_lock:
         state, _ = RollupState.objects.get_or_create(name="default")
@@ -274,13 +276,15 @@ def usage_rollup(*, now: datetime | None = None, full: bool = False) -> RollupRe
         for range_start, range_end in ranges:
             by_day[floor_day(range_start)].append((range_start, range_end))
         result = RollupResult(days=len(by_day))
-        for day in sorted(by_day):
+        for done, day in enumerate(sorted(by_day), start=1):
             # One transaction a day: a reader never sees a day's hourly rows newer than its daily row.
             with transaction.atomic():
                 for range_start, range_end in by_day[day]:
                     result.rows += _rollup_hours(range_start, range_end)
                     result.hours += int((range_end - range_start) / HOUR)
                 result.rows += _rollup_day(day)
+            if progress is not None:
+                progress(done, len(by_day))
         state.rolled_until = max(end, state.rolled_until) if state.rolled_until and not full else end
         state.last_record_id = max(max_id, state.last_record_id or 0)
         state.save()

@@ -2,33 +2,36 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
+from llmproxy_site.operator_command import OperatorCommand, failed
 from proxy_app.core.file_config import ConfigError, LoadedConfig, load_config, settings_defaults
 from proxy_app.core.secrets import mask_secret
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = ("Validate a configuration file (see proxy.example.yaml) without starting the proxy: YAML, every field, "
             "and that each os.environ/NAME a key refers to is set. Exit status 0 when valid, 1 with one line per "
-            "problem (file:line: field: problem) when not.\n\n"
-            "Examples:\n  manage.py check_config proxy.yaml\n  manage.py check_config proxy.yaml --json")
+            "problem (file:line: field: problem) when not.")
+    examples = """
+        %(prog)s proxy.yaml
+        %(prog)s proxy.yaml --json
+    """
+    json_help = "print what the file configures as JSON (keys masked)"
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="the YAML configuration file")
-        parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             loaded = load_config(options["file"])
         except ConfigError as exc:
-            raise CommandError(f"invalid configuration:\n{exc}", returncode=1) from None
+            raise failed(f"invalid configuration:\n{exc}") from None
         summary = summarize(loaded)
         if options["json"]:
-            self.stdout.write(json.dumps(summary, indent=2, default=str))
+            self.write_json(summary)
             return
         self.stdout.write(f"{loaded.path}: valid")
         for section, items in summary.items():

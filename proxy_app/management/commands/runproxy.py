@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
+from llmproxy_site.locations import in_clone
 from llmproxy_site.server.workers import exec_supervisor, reuseport_sockets
 from proxy_app.core.secrets import mask_secret
 from proxy_app.operations.backend_overview import display_url
@@ -23,7 +24,7 @@ from proxy_app.operations.operator_account import OperatorAccount, ensure_operat
 from proxy_app.providers.config import PROVIDERS, configured_specs
 
 ENVIRONMENT_HELP = """
-environment variables (also read from .env in the project root):
+environment variables (also read from .env: the project root in a clone, the current directory installed):
   LLM_INTERACTIVE_PROXY_API_KEY   key clients must send (Bearer / x-api-key / x-goog-api-key / ?key=);
                                   without any proxy key the server only binds to loopback
   LLM_BACKEND                     default backend for bare model names (default: first configured)
@@ -31,7 +32,8 @@ environment variables (also read from .env in the project root):
   OPENROUTER_API_KEY[_N], OPENROUTER_API_BASE_URL   OpenRouter (OPENROUTER_HTTP_REFERER, OPENROUTER_APP_TITLE)
   ANTHROPIC_API_KEY[_N], ANTHROPIC_API_BASE_URL     Anthropic (ANTHROPIC_VERSION)
   GEMINI_API_KEY[_N], GEMINI_API_BASE_URL           Google Gemini
-  DATABASE_URL        default sqlite:///db.sqlite3 (e.g. postgres://user@127.0.0.1:5432/db)
+  DATABASE_URL        default SQLite: db.sqlite3 in a clone, ~/.local/share/llm-proxy/ installed
+                      (e.g. postgres://user@127.0.0.1:5432/db)
   REDIS_URL           shared cache, cooldowns and channel layer (default: in-process)
   CELERY_BROKER_URL   Celery broker for usage rollups (default: none, tasks run in-process)
   MAX_REQUEST_BODY_BYTES (20 MiB), PROXY_TIMEOUT (600 s), PROXY_CONNECT_TIMEOUT (10 s),
@@ -81,7 +83,8 @@ def admin_login_text(account: OperatorAccount) -> str:
                 "password is shown only this once: change it in the admin, top right, \"Change password\")")
     if account.created:
         return f"user '{account.username}' with the password in DJANGO_SUPERUSER_PASSWORD (account created now)"
-    return f"user '{account.username}'  (password forgotten: `manage.py changepassword {account.username}`)"
+    return (f"user '{account.username}'  (password forgotten: `{operator_command('changepassword')} "
+            f"{account.username}`)")
 
 
 class Command(BaseCommand):
@@ -125,7 +128,7 @@ class Command(BaseCommand):
         if not is_loopback(host) and not self._has_proxy_key():
             raise CommandError(
                 f"refusing to listen on {host}: no proxy key is configured. Set LLM_INTERACTIVE_PROXY_API_KEY "
-                "or create one with `manage.py create_proxy_key`, or bind to 127.0.0.1."
+                f"or create one with `{operator_command('create_proxy_key')}`, or bind to 127.0.0.1."
             )
         if server == "daphne" and ":" in host and (fd is not None or workers > 1):
             raise CommandError("Daphne adopts IPv4 sockets only: use --server uvicorn for IPv6 with --fd/--workers")
@@ -246,3 +249,11 @@ def database_name() -> str:
 
 def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def operator_command(name: str) -> str:
+    """How the operator runs the management command ``name`` here: ``manage.py`` in a clone, ``llm-proxy``
+    installed."""
+    if in_clone():
+        return f"manage.py {name}"
+    return {"create_proxy_key": "llm-proxy create-key"}.get(name, f"llm-proxy manage {name}")
