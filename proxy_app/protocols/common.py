@@ -60,12 +60,17 @@ def as_number(obj: dict[str, Any], key: str) -> float | None:
     return value
 
 
-def as_int(obj: dict[str, Any], key: str) -> int | None:
+def as_int(obj: dict[str, Any], key: str, *, minimum: int | None = None) -> int | None:
+    """``obj[key]`` as an integer (None when absent); below ``minimum`` it is refused as the providers
+    refuse it, before anything is sent upstream."""
     value = obj.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise ProxyError(f"'{key}' must be an integer", param=key)
+    if minimum is not None and value < minimum:
+        raise ProxyError(f"Invalid '{key}': integer below minimum value. Expected a value >= {minimum}, but got "
+                         f"{value} instead.", param=key, code="integer_below_min_value")
     return value
 
 

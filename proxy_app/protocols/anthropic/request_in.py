@@ -226,7 +226,7 @@ def request_to_canonical(payload: dict[str, Any]) -> c.ChatRequest:
     if messages and not messages[0].parts:
         messages = []
     messages.extend(_messages_in(require_list(payload, "messages")))
-    max_tokens = as_int(payload, "max_tokens")
+    max_tokens = as_int(payload, "max_tokens", minimum=1)
     if max_tokens is None:
         raise c.ProxyError("'max_tokens' is required", param="max_tokens")
     stop = payload.get("stop_sequences")

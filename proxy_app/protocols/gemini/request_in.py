@@ -48,6 +48,12 @@ def _number(obj: dict[str, Any], key: str, where: str, *, integer: bool = False)
     return value
 
 
+def _positive(value: int | None, name: str) -> int | None:
+    if value is not None and value < 1:
+        raise c.ProxyError(f"Invalid value at '{name}' ({value}): must be at least 1", param=name)
+    return value
+
+
 def _contents_in(contents: list[Any], ids: CallIds) -> list[c.Message]:
     messages: list[c.Message] = []
     previous_role: Any = ()
@@ -232,7 +238,7 @@ def request_to_canonical(payload: dict[str, Any], *, model: str) -> c.ChatReques
         model=model,
         messages=messages,
         source_protocol=NAME,
-        max_tokens=_number(config, "maxOutputTokens", where, integer=True),
+        max_tokens=_positive(_number(config, "maxOutputTokens", where, integer=True), f"{where}.maxOutputTokens"),
         temperature=_number(config, "temperature", where),
         top_p=_number(config, "topP", where),
         top_k=_number(config, "topK", where, integer=True),

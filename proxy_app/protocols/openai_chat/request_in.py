@@ -153,6 +153,13 @@ def _stop_to_canonical(stop: Any) -> list[str] | None:
     return stop
 
 
+def _effort(value: Any) -> str:
+    if not isinstance(value, str):
+        raise c.ProxyError(f"Invalid type for 'reasoning_effort': expected a string, but got {type(value).__name__} "
+                           "instead.", param="reasoning_effort", code="invalid_type")
+    return value
+
+
 def request_to_canonical(payload: dict[str, Any]) -> c.ChatRequest:
     """Parse an OpenAI chat completion request; raises ``ProxyError`` naming the bad field."""
     model = require_str(payload, "model")
@@ -165,7 +172,7 @@ def request_to_canonical(payload: dict[str, Any]) -> c.ChatRequest:
         messages=messages,
         source_protocol=NAME,
         stream=bool(payload.get("stream")),
-        max_tokens=as_int(payload, "max_completion_tokens") or as_int(payload, "max_tokens"),
+        max_tokens=as_int(payload, "max_completion_tokens", minimum=1) or as_int(payload, "max_tokens", minimum=1),
         temperature=as_number(payload, "temperature"),
         top_p=as_number(payload, "top_p"),
         top_k=as_int(payload, "top_k"),
@@ -175,7 +182,7 @@ def request_to_canonical(payload: dict[str, Any]) -> c.ChatRequest:
         tool_choice=_tool_choice_to_canonical(payload.get("tool_choice")),
         parallel_tool_calls=payload.get("parallel_tool_calls"),
         response_format=_response_format_to_canonical(payload.get("response_format")),
-        reasoning=c.Reasoning(effort=payload["reasoning_effort"]) if payload.get("reasoning_effort") else None,
+        reasoning=c.Reasoning(effort=_effort(payload.get("reasoning_effort"))) if payload.get("reasoning_effort") else None,
         include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
         user=payload.get("user"),
         metadata=payload.get("metadata"),

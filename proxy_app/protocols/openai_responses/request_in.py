@@ -124,6 +124,9 @@ def _input_in(value: Any) -> list[c.Message]:
         return [c.Message("user", [c.TextPart(value)])]
     if not isinstance(value, list):
         raise c.ProxyError("'input' is required and must be a string or an array of input items", param="input")
+    if not value:
+        raise c.ProxyError("Invalid 'input': empty array. Expected an array with minimum length 1, but got an empty "
+                           "array instead.", param="input", code="empty_array")
     turns = _Turns()
     for i, item in enumerate(value):
         where = f"input[{i}]"
@@ -176,6 +179,9 @@ def _input_in(value: Any) -> list[c.Message]:
             turns.assistant(reasoning_item_to_canonical(item))
         elif kind is None:
             raise c.ProxyError(f"'{where}.type' is required", param=f"{where}.type")
+        elif not isinstance(kind, str) or not kind.replace("_", "").isalnum() or not kind[0].isalpha():
+            raise c.ProxyError(f"Invalid value for '{where}.type': {kind!r} is not an input item type.",
+                               param=f"{where}.type", code="invalid_value")
         else:  # web_search_call, computer_call(_output), item_reference, mcp_*, …: OpenAI-only
             turns.assistant(c.RawPart(NAME, item))
     return turns.messages
@@ -300,7 +306,7 @@ def request_to_canonical(payload: dict[str, Any]) -> c.ChatRequest:
         messages=messages,
         source_protocol=NAME,
         stream=stream,
-        max_tokens=as_int(payload, "max_output_tokens"),
+        max_tokens=as_int(payload, "max_output_tokens", minimum=16),
         temperature=as_number(payload, "temperature"),
         top_p=as_number(payload, "top_p"),
         tools=tools,

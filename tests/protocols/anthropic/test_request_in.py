@@ -133,6 +133,8 @@ _DELETE = DELETE
 
 INVALID_REQUESTS = {
     "missing_model": (_with(["model"], _DELETE), "model"),
+    "max_tokens_zero": (_with(["max_tokens"], 0), "max_tokens"),
+    "max_tokens_negative": (_with(["max_tokens"], -1), "max_tokens"),
     "missing_messages": (_with(["messages"], _DELETE), "messages"),
     "tool_role_in_messages": (_with(["messages", 0, "role"], "tool"), "messages[0].role"),
     "content_not_a_list": (_with(["messages", 0, "content"], 42), "messages[0].content"),

@@ -259,6 +259,10 @@ INVALID_REQUESTS = {
     "top_k_not_an_int": (_with(["top_k"], "40"), "top_k"),
     "stop_not_a_string_or_list": (_with(["stop"], 42), "stop"),
     "stop_a_list_with_a_number": (_with(["stop"], ["END", 7]), "stop"),
+    "max_tokens_zero": (_with(["max_tokens"], 0), "max_tokens"),
+    "max_tokens_negative": (_with(["max_tokens"], -5), "max_tokens"),
+    "max_completion_tokens_zero": (_with(["max_completion_tokens"], 0), "max_completion_tokens"),
+    "reasoning_effort_a_number": (_with(["reasoning_effort"], 3), "reasoning_effort"),
 }
 
 

@@ -109,6 +109,11 @@ def test_it_maps_reasoning_effort_and_summary(wire: dict[str, Any], canonical: c
 
 INVALID_REQUESTS = {
     "no_model": ({"input": "x"}, "model"),
+    "empty_input": ({"model": MODEL, "input": []}, "input"),
+    "item_type_a_number": ({"model": MODEL, "input": [{"type": 7}]}, "input[0].type"),
+    "item_type_not_a_name": ({"model": MODEL, "input": [{"type": "<script>"}]}, "input[0].type"),
+    "max_output_tokens_zero": ({"model": MODEL, "input": "x", "max_output_tokens": 0}, "max_output_tokens"),
+    "max_output_tokens_below_16": ({"model": MODEL, "input": "x", "max_output_tokens": 15}, "max_output_tokens"),
     "no_input": ({"model": MODEL}, "input"),
     "input_number": ({"model": MODEL, "input": 3}, "input"),
     "item_not_object": ({"model": MODEL, "input": ["x"]}, "input[0]"),
