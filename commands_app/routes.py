@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db.models import QuerySet
 
 from commands_app.models import FailoverRoute, FailoverRouteElement
 
@@ -34,12 +35,16 @@ def file_routes() -> list[RouteView]:
 _routes: dict[tuple[int | None, str], RouteView] | None = None
 
 
-def _load_routes() -> dict[tuple[int | None, str], RouteView]:
+def _merged(rows: QuerySet[FailoverRoute]) -> dict[tuple[int | None, str], RouteView]:
+    """The file's routes, and over them the database's ``rows`` (a route of the same owner and name wins)."""
     routes: dict[tuple[int | None, str], RouteView] = {(None, route.name): route for route in file_routes()}
-    for route in FailoverRoute.objects.prefetch_related("elements"):
-        elements = tuple(e.target for e in route.elements.all())
-        routes[(route.owner_id, route.name)] = RouteView(route.name, route.policy, elements, route.owner_id)
+    for row in rows.prefetch_related("elements"):
+        routes[(row.owner_id, row.name)] = RouteView(row.name, row.policy, tuple(route_elements(row)), row.owner_id)
     return routes
+
+
+def _load_routes() -> dict[tuple[int | None, str], RouteView]:
+    return _merged(FailoverRoute.objects.all())
 
 
 async def route_lookup(name: str, owner_id: int | None) -> RouteView | None:
@@ -94,8 +99,4 @@ def route_set_elements(route: FailoverRoute, targets: list[str]) -> None:
 def routes_for(owner_id: int | None) -> list[RouteView]:
     """The caller's routes and the global ones (the file's included), by name."""
     qs = FailoverRoute.objects.filter(owner_id=owner_id) | FailoverRoute.objects.filter(owner__isnull=True)
-    found = {(r.owner_id, r.name): RouteView(r.name, r.policy, tuple(route_elements(r)), r.owner_id)
-             for r in qs.prefetch_related("elements").distinct()}
-    for route in file_routes():
-        found.setdefault((None, route.name), route)
-    return sorted(found.values(), key=lambda r: (r.name, r.owner_id is None))
+    return sorted(_merged(qs.distinct()).values(), key=lambda r: (r.name, r.owner_id is None))
