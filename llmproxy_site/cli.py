@@ -59,6 +59,15 @@ examples:
   {PROG} serve --help                     every option of a subcommand (also: {PROG} help serve)"""
 
 
+def invocation(command: str) -> str:
+    """How the operator runs the management command ``command`` here: ``manage.py`` in a clone, else the
+    ``llm-proxy`` subcommand that runs it (``llm-proxy manage`` for the others)."""
+    if locations.in_clone():
+        return f"manage.py {command}"
+    sub = next((name for name, spec in SUBCOMMANDS.items() if spec.command == command), None)
+    return f"{PROG} {sub}" if sub else f"{PROG} manage {command}"
+
+
 def top_help() -> str:
     width = max(map(len, SUBCOMMANDS))
     commands = "\n".join(f"  {name:<{width}}  {sub.summary}" for name, sub in SUBCOMMANDS.items())

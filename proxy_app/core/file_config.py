@@ -209,7 +209,7 @@ def settings_defaults(config: ProxyConfig) -> dict[str, str]:
             value = getattr(value, part)
         if value is None:
             continue
-        if (path, name) in INVERTED.items():
+        if path in INVERTED:
             value = not value
         out[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return out

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
-from llmproxy_site.locations import in_clone
+from llmproxy_site.cli import invocation
 from llmproxy_site.server.workers import exec_supervisor, reuseport_sockets
 from proxy_app.core.secrets import mask_secret
 from proxy_app.operations.backend_overview import display_url
@@ -83,7 +83,7 @@ def admin_login_text(account: OperatorAccount) -> str:
                 "password is shown only this once: change it in the admin, top right, \"Change password\")")
     if account.created:
         return f"user '{account.username}' with the password in DJANGO_SUPERUSER_PASSWORD (account created now)"
-    return (f"user '{account.username}'  (password forgotten: `{operator_command('changepassword')} "
+    return (f"user '{account.username}'  (password forgotten: `{invocation('changepassword')} "
             f"{account.username}`)")
 
 
@@ -128,7 +128,7 @@ class Command(BaseCommand):
         if not is_loopback(host) and not self._has_proxy_key():
             raise CommandError(
                 f"refusing to listen on {host}: no proxy key is configured. Set LLM_INTERACTIVE_PROXY_API_KEY "
-                f"or create one with `{operator_command('create_proxy_key')}`, or bind to 127.0.0.1."
+                f"or create one with `{invocation('create_proxy_key')}`, or bind to 127.0.0.1."
             )
         if server == "daphne" and ":" in host and (fd is not None or workers > 1):
             raise CommandError("Daphne adopts IPv4 sockets only: use --server uvicorn for IPv6 with --fd/--workers")
@@ -249,11 +249,3 @@ def database_name() -> str:
 
 def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def operator_command(name: str) -> str:
-    """How the operator runs the management command ``name`` here: ``manage.py`` in a clone, ``llm-proxy``
-    installed."""
-    if in_clone():
-        return f"manage.py {name}"
-    return {"create_proxy_key": "llm-proxy create-key"}.get(name, f"llm-proxy manage {name}")
