@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from proxy_app.core import canonical as c
 from proxy_app.protocols import anthropic as a
 from tests.protocols.anthropic.samples import DOCUMENTED_REQUESTS, MID_CONVERSATION_SYSTEM
+from tests.protocols.strategies import idents, json_objects, texts, tool_calls
 
 
 @pytest.mark.parametrize("payload", DOCUMENTED_REQUESTS.values(), ids=DOCUMENTED_REQUESTS.keys())
@@ -33,39 +34,27 @@ def test_mid_conversation_system_messages_go_back_to_anthropic_exactly_as_sent()
 
 # ---------------------------------------------------------------- property: canonical -> wire -> canonical
 
-_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
-_json_scalar = st.none() | st.booleans() | st.integers(-10**6, 10**6) | _text
-_json = st.recursive(_json_scalar, lambda inner: st.lists(inner, max_size=3)
-                     | st.dictionaries(_text, inner, max_size=3), max_leaves=8)
-_json_obj = st.dictionaries(_text, _json, max_size=4)
-_ident = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=12)
-
 _image = st.one_of(
-    st.builds(c.ImagePart, url=_ident.map(lambda s: "https://example.com/" + s)),
-    st.builds(c.ImagePart, data=_ident, media_type=st.sampled_from(["image/png", "image/jpeg", "image/webp"])),
+    st.builds(c.ImagePart, url=idents.map(lambda s: "https://example.com/" + s)),
+    st.builds(c.ImagePart, data=idents, media_type=st.sampled_from(["image/png", "image/jpeg", "image/webp"])),
 )
-_user_part = st.one_of(st.builds(c.TextPart, _text), _image)
+_user_part = st.one_of(st.builds(c.TextPart, texts), _image)
 _thinking = st.one_of(
-    st.builds(c.ThinkingPart, _text, signature=_ident, origin=st.sampled_from([None, "anthropic", "gemini"])),
-    st.builds(c.ThinkingPart, st.just(""), redacted_data=_ident, origin=st.sampled_from([None, "anthropic"])),
+    st.builds(c.ThinkingPart, texts, signature=idents, origin=st.sampled_from([None, "anthropic", "gemini"])),
+    st.builds(c.ThinkingPart, st.just(""), redacted_data=idents, origin=st.sampled_from([None, "anthropic"])),
 )
-
-
-@st.composite
-def _tool_call(draw: st.DrawFn) -> c.ToolCallPart:
-    return c.ToolCallPart(draw(_ident), draw(_ident), orjson.dumps(draw(_json_obj)).decode())
 
 
 @st.composite
 def _conversation(draw: st.DrawFn) -> list[c.Message]:
     messages: list[c.Message] = []
     if draw(st.booleans()):
-        messages.append(c.Message("system", draw(st.lists(st.builds(c.TextPart, _text), min_size=1, max_size=3))))
+        messages.append(c.Message("system", draw(st.lists(st.builds(c.TextPart, texts), min_size=1, max_size=3))))
     for _ in range(draw(st.integers(1, 4))):
         messages.append(c.Message("user", draw(st.lists(_user_part, min_size=1, max_size=3))))
         thinking = draw(st.lists(_thinking, max_size=2))
-        text = draw(st.lists(st.builds(c.TextPart, _text), max_size=2))
-        calls = draw(st.lists(_tool_call(), max_size=2))
+        text = draw(st.lists(st.builds(c.TextPart, texts), max_size=2))
+        calls = draw(st.lists(tool_calls(), max_size=2))
         messages.append(c.Message("assistant", [*thinking, *text, *calls] or [c.TextPart("ok")]))
         if calls:
             results = [
@@ -78,15 +67,15 @@ def _conversation(draw: st.DrawFn) -> list[c.Message]:
 
 @st.composite
 def _requests(draw: st.DrawFn) -> c.ChatRequest:
-    tools = draw(st.none() | st.lists(st.builds(c.Tool, _ident, st.none() | _text, _json_obj), max_size=3))
+    tools = draw(st.none() | st.lists(st.builds(c.Tool, idents, st.none() | texts, json_objects), max_size=3))
     mode = draw(st.sampled_from([None, "budget", "disabled"]))
     budget = draw(st.integers(1024, 32000))
     reasoning = {None: None, "budget": c.Reasoning(budget_tokens=budget), "disabled": c.Reasoning(enabled=False)}[mode]
     max_tokens = draw(st.integers(budget + 1, budget + 64000)) if mode == "budget" else draw(st.integers(1, 64000))
     choice = draw(st.none() | st.sampled_from([c.ToolChoice("auto"), c.ToolChoice("required"), c.ToolChoice("none")])
-                  | st.builds(c.ToolChoice, st.just("tool"), _ident))
+                  | st.builds(c.ToolChoice, st.just("tool"), idents))
     return c.ChatRequest(
-        model=draw(_ident),
+        model=draw(idents),
         messages=draw(_conversation()),
         source_protocol=draw(st.sampled_from([a.NAME, "openai_chat", "gemini"])),
         stream=draw(st.booleans()),
@@ -94,13 +83,13 @@ def _requests(draw: st.DrawFn) -> c.ChatRequest:
         temperature=draw(st.none() | st.floats(0, 1)),
         top_p=draw(st.none() | st.floats(0, 1)),
         top_k=draw(st.none() | st.integers(1, 500)),
-        stop=draw(st.none() | st.lists(_text.filter(bool), min_size=1, max_size=3)),
+        stop=draw(st.none() | st.lists(texts.filter(bool), min_size=1, max_size=3)),
         tools=tools,
         tool_choice=choice if tools else None,
         parallel_tool_calls=draw(st.none() | st.booleans()) if tools else None,
-        response_format=draw(st.none() | st.builds(c.ResponseFormat, st.just("json_schema"), _json_obj)),
+        response_format=draw(st.none() | st.builds(c.ResponseFormat, st.just("json_schema"), json_objects)),
         reasoning=reasoning,
-        user=draw(st.none() | _ident),
+        user=draw(st.none() | idents),
     )
 
 

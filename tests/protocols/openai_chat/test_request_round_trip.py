@@ -27,7 +27,7 @@ from tests.protocols.openai_chat.samples import (
     STRUCTURED_OUTPUTS,
     WEATHER_TOOL,
 )
-from tests.protocols.openai_chat.strategies import idents, json_objects, texts, tool_calls
+from tests.protocols.strategies import idents, json_objects, texts, tool_calls
 
 
 @pytest.mark.parametrize("payload", DOCUMENTED_REQUESTS.values(), ids=DOCUMENTED_REQUESTS.keys())

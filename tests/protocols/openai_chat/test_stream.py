@@ -18,7 +18,8 @@ from proxy_app.protocols import openai_chat as o
 from proxy_app.protocols.openai_chat.response import usage_from_canonical
 from proxy_app.protocols.sse import SSEParser
 from tests.protocols.openai_chat.examples import MODEL, UNMODELLED_USAGE
-from tests.protocols.openai_chat.strategies import STOP_BACK, stop_reasons, texts, tool_calls, usages
+from tests.protocols.openai_chat.strategies import STOP_BACK, stop_reasons, usages
+from tests.protocols.strategies import texts, tool_calls
 
 # ---------------------------------------------------------------- streaming
 

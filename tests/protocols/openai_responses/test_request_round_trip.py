@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from proxy_app.core import canonical as c
 from proxy_app.protocols import openai_responses as r
-from tests.protocols.openai_chat.strategies import idents, json_objects, texts, tool_calls
 from tests.protocols.openai_responses.samples import DOCUMENTED_REQUESTS, FUNCTION_CALLING
+from tests.protocols.strategies import idents, json_objects, texts, tool_calls
 
 
 @pytest.mark.parametrize("payload", DOCUMENTED_REQUESTS.values(), ids=DOCUMENTED_REQUESTS.keys())

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from proxy_app.core import canonical as c
 from proxy_app.protocols import openai_responses as r
 from proxy_app.protocols.openai_responses.request_in import request_echo
-from tests.protocols.openai_chat.strategies import texts, tool_calls
 from tests.protocols.openai_responses.samples import FUNCTION_CALLING, WEATHER_TOOL
 from tests.protocols.openai_responses.streams import encoded
+from tests.protocols.strategies import texts, tool_calls
 
 TEXT_STREAM = [
     c.StreamStart("chatcmpl-1", "gpt-4o"),
