@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import threading
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tests import secret_scan
 from tests.fakes import anthropic_fake, gemini_fake, openai_fake
 from tests.fakes.server import FakeProvider
 
@@ -30,6 +32,40 @@ for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
     os.environ.pop(_name.lower(), None)
 
 
+secret_scan.WATCH.add(PROXY_KEY, *OPENAI_KEYS, *OPENROUTER_KEYS, *ANTHROPIC_KEYS, *GEMINI_KEYS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "secret_in_prompt: the user types a watched secret into a prompt with "
+                                       "redaction off; the answer may echo it (see tests/secret_scan.py)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secret_watchers(django_db_setup: None) -> Iterator[None]:
+    """The log handler and the backend-key watch, installed once Django has configured logging."""
+    handler = secret_scan.ScanLogHandler(level=logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    # the proxy's own debug lines are scanned too: they are where a careless header dump would be
+    for name in ("proxy_app", "usage_app", "commands_app", "llmproxy_site"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    secret_scan.watch_saved_backend_keys()
+    yield
+    root.removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def no_secret_leaked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails the test during which a watched secret was logged, answered or stored (tests/secret_scan.py)."""
+    earlier = secret_scan.WATCH.take()
+    assert not earlier, "watched secrets leaked before this test started:\n" + "\n".join(earlier)
+    yield
+    found = secret_scan.WATCH.take()
+    if found and request.node.get_closest_marker("secret_in_prompt") is None:
+        pytest.fail("watched secrets leaked:\n" + "\n".join(found), pytrace=False)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -46,7 +82,7 @@ class LiveServer:
 
         self.port = free_port()
         config = uvicorn.Config(
-            application, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning",
+            secret_scan.scanning_asgi(application), host="127.0.0.1", port=self.port, lifespan="off", log_level="warning",
             loop="asyncio", http="h11", access_log=False,
             # Longer than any test's pauses: a client reusing a pooled connection just as the server's
             # idle timer closes it gets a reset (HTTP/1.1's keep-alive race), which is not what is tested.
@@ -201,4 +237,5 @@ def proxy(transactional_db: None, fakes: Fakes, live_server_thread: LiveServer, 
 
     # let the usage writer finish before pytest-django empties the tables under it
     flush(timeout=10)
+    secret_scan.scan_database()
     reset_caches()

@@ -25,3 +25,6 @@ os.environ["LLM_PROXY_ENV_FILE"] = os.devnull
 os.environ["DJANGO_SETTINGS_MODULE"] = "llmproxy_site.settings"  # for child processes; this one is configured
 
 from llmproxy_site.settings import *  # noqa: E402,F403
+
+# Every response of the full stack is scanned for the suite's secrets (tests/secret_scan.py).
+MIDDLEWARE = ["tests.secret_scan.ScanResponsesMiddleware", *MIDDLEWARE]  # noqa: F405

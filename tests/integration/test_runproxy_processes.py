@@ -14,11 +14,13 @@ import httpx
 import openai
 import pytest
 
+from tests import secret_scan
 from tests.conftest import Fakes, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROXY_KEY = "lip-subprocess-proxy-key-000000000001"
 KEYS = ["sk-proc-key-one-000000000000001", "sk-proc-key-two-000000000000002"]
+secret_scan.WATCH.add(PROXY_KEY, *KEYS)
 REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
 
 
@@ -73,6 +75,7 @@ class ProxyProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             out, _ = self.proc.communicate()
+        secret_scan.WATCH.scan(f"runproxy output (port {self.port})", out or "")
         return out or ""
 
 
