@@ -41,6 +41,7 @@ SUBCOMMANDS = {
     "create-key": Subcommand("create_proxy_key", "create a key for clients; it is printed once"),
     "list-routes": Subcommand("list_routes", "list the failover routes"),
     "clear-key-state": Subcommand("clear_key_state", "forget backend keys' cooldowns and invalid marks"),
+    "rotate-kek": Subcommand("rotate_kek", "re-seal stored backend keys with the first key-encryption key"),
     "usage-report": Subcommand("usage_report", "usage totals and a breakdown, as a table or JSON"),
     "rollup-usage": Subcommand("rollup_usage", "roll usage records into hourly and daily rollups now"),
     "check-config": Subcommand("check_config", "validate a configuration file without starting the proxy"),

@@ -184,6 +184,11 @@ REASONING_STATE_TTL_SECONDS = env.int("REASONING_STATE_TTL_SECONDS", default=6 *
 # The key sealing that state into Responses clients' encrypted_content (proxy_app/reasoning_seal.py);
 # empty: derived from DJANGO_SECRET_KEY. Every process serving one set of clients needs the same one.
 REASONING_SEAL_KEY = env("REASONING_SEAL_KEY", default="")
+# Backend keys are sealed in the database under a key-encryption key kept outside it
+# (proxy_app/sealed_fields.py): PROXY_KEK (comma-separated; the first seals, all open: rotate with
+# `manage.py rotate_kek`), else the file PROXY_KEK_FILE, created with a random KEK on first use.
+PROXY_KEK = env.list("PROXY_KEK", default=[])
+PROXY_KEK_FILE = env("PROXY_KEK_FILE", default=str(locations.state_dir() / ".llm-proxy-kek"))
 
 COMMAND_PREFIX = env("COMMAND_PREFIX", default="!/")
 DISABLE_INTERACTIVE_COMMANDS = env.bool("DISABLE_INTERACTIVE_COMMANDS", default=False)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from proxy_app.sealed_fields import SealedTextField
+
 
 class ProxyKey(models.Model):
     """A key clients present to the proxy; only its SHA-256 hash is stored."""
@@ -59,7 +61,7 @@ class BackendKey(models.Model):
 
     backend_name = models.SlugField(max_length=50, help_text="openai, openrouter, anthropic, gemini or a custom backend")
     label = models.CharField(max_length=100, blank=True)
-    secret = models.TextField()
+    secret = SealedTextField(help_text="Sealed at rest under the key-encryption key (PROXY_KEK)")
     key_hint = models.CharField(max_length=16, editable=False)
     is_enabled = models.BooleanField(default=True)
     invalid_since = models.DateTimeField(null=True, blank=True, help_text="Set when the provider answered 401/403")

@@ -8,8 +8,9 @@ watchers look for them:
 * every log record (any logger, any thread, formatted with its traceback),
 * every response the proxy sends: the live server's ASGI app is wrapped, and the full Django stack
   (admin, usage API, dashboard through the test client) gets :class:`ScanResponsesMiddleware`,
-* every row of every table except the key stores themselves (checked when a live-proxy test ends,
-  before the tables are emptied), plus the output of the real server processes tests start.
+* every row of every table as stored, the keys' own tables included (backend keys are sealed at rest,
+  proxy keys kept as digests; checked when a live-proxy test ends, before the tables are emptied), plus
+  the output of the real server processes tests start.
 
 A finding fails the test during which it was seen. A test that makes the *user* type a watched secret
 into a prompt with redaction switched off (the answer may echo it, as the provider's would) says so
@@ -27,9 +28,6 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
-# The stores whose job is to hold secrets: a backend key's own row (sealed when a KEK is set) and the proxy
-# keys' table, which holds digests only.
-KEY_STORES = frozenset({"proxy_app.BackendKey", "proxy_app.ProxyKey"})
 # A secret split across two chunks of a stream is still found: each chunk is scanned with the previous tail.
 TAIL = 256
 
@@ -151,15 +149,19 @@ def _scanned_stream(where: str, chunks: Iterable[bytes] | AsyncIterator[bytes]) 
 
 
 def scan_database() -> None:
-    """Every row of every project table except the key stores."""
+    """Every row of every project table as the database holds it (raw SQL: what a dump would show), the
+    backend keys' own table included, since they are sealed at rest."""
     from django.apps import apps
+    from django.db import connection
 
-    for model in apps.get_models():
-        label = model._meta.label
-        if model._meta.app_label not in ("proxy_app", "usage_app", "commands_app") or label in KEY_STORES:
-            continue
-        for row in model.objects.all().values():
-            WATCH.scan(f"row {label} #{row.get('id')}", repr(row))
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            if model._meta.app_label not in ("proxy_app", "usage_app", "commands_app"):
+                continue
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 (a model's own table name)
+            for row in cursor.fetchall():
+                WATCH.scan(f"row {model._meta.label}", repr(row))
 
 
 def watch_saved_backend_keys() -> None:

@@ -28,3 +28,6 @@ from llmproxy_site.settings import *  # noqa: E402,F403
 
 # Every response of the full stack is scanned for the suite's secrets (tests/secret_scan.py).
 MIDDLEWARE = ["tests.secret_scan.ScanResponsesMiddleware", *MIDDLEWARE]  # noqa: F405
+
+# A fixed key-encryption key: the suite never writes a KEK file into the clone (proxy_app/sealed_fields.py).
+PROXY_KEK = ["test-kek-for-the-suite-only-0123456789abcdef"]

@@ -70,7 +70,7 @@ def test_a_clean_answer_is_not_a_finding(watch: secret_scan.Watch) -> None:
 
 
 @pytest.mark.django_db
-def test_a_secret_in_a_usage_row_is_found_but_the_key_store_is_not_scanned(watch: secret_scan.Watch) -> None:
+def test_a_secret_in_a_usage_row_is_found_and_a_sealed_backend_key_is_not(watch: secret_scan.Watch) -> None:
     from django.utils import timezone
 
     from proxy_app.models import BackendKey

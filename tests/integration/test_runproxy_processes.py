@@ -41,6 +41,7 @@ def proxy_env(tmp_path: Path, fakes: Fakes, **extra: str) -> dict[str, str]:
         "LLM_PROXY_ENV_FILE": str(tmp_path / "none.env"),
         "OPENAI_API_BASE_URL": f"{fakes.openai.origin}/v1",
         "LOG_LEVEL": "WARNING",
+        "PROXY_KEK_FILE": str(tmp_path / "kek"),
         **extra,
     })
     return env
@@ -331,3 +332,19 @@ def test_a_failed_start_is_one_clear_line_and_a_nonzero_exit(tmp_path: Path, fak
     assert "Traceback" not in result.stderr, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and errors[0].startswith(expected.format(port=port)), result.stderr
+
+
+def test_a_proxy_whose_kek_cannot_open_its_stored_keys_does_not_start(tmp_path: Path, fakes: Fakes) -> None:
+    """Backend keys sealed under one KEK, the proxy started with another: one line naming PROXY_KEK, exit 2."""
+    sealed_by = proxy_env(tmp_path, fakes, PROXY_KEK="kek-that-sealed-the-keys-0123456789abcdef")
+    for command in (["migrate", "-v", "0"],
+                    ["shell", "-c", "from proxy_app.models import BackendKey; "
+                                    "BackendKey.objects.create(backend_name='openai', secret='sk-sealed-0000000001')"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=sealed_by, check=True, timeout=60)
+    other = {**sealed_by, "PROXY_KEK": "a-different-kek-fedcba9876543210fedcba98"}
+    result = subprocess.run([sys.executable, "manage.py", "runproxy", "--port", str(free_port())], cwd=ROOT,
+                            env=other, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.strip()]
+    assert line.startswith("CommandError: cannot read the stored backend keys: a backend key is sealed with "
+                           "key-encryption key ") and "which PROXY_KEK does not hold" in line

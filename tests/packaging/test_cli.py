@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # An option only this subcommand's management command has: its help is the command's own.
 OWN_OPTION = {"serve": "--workers", "bootstrap": "--no-input", "create-key": "--allow-model", "list-routes": "--json",
               "clear-key-state": "backend", "usage-report": "--group-by", "rollup-usage": "--full",
-              "check-config": "file"}
+              "rotate-kek": "--generate", "check-config": "file"}
 
 
 def llm_proxy_command(*args: str) -> list[str]:

@@ -18,10 +18,12 @@ from django.db.migrations.executor import MigrationExecutor
 
 from llmproxy_site.cli import invocation
 from llmproxy_site.server.workers import exec_supervisor, reuseport_sockets
+from proxy_app.core.key_sealing import SealingError
 from proxy_app.core.secrets import mask_secret
 from proxy_app.operations.backend_overview import display_url
 from proxy_app.operations.operator_account import OperatorAccount, ensure_operator_account
 from proxy_app.providers.config import PROVIDERS, configured_specs
+from proxy_app.sealed_fields import sealing_problem
 
 ENVIRONMENT_HELP = """
 environment variables (also read from .env: the project root in a clone, the current directory installed):
@@ -138,8 +140,13 @@ class Command(BaseCommand):
             if not options["no_migrate"]:
                 self._migrate()
             login = self._admin_login()
+            problem = sealing_problem()
         except DatabaseError as exc:
             raise CommandError(f"the database is unreachable ({database_name()}): {first_line(exc)}") from None
+        except SealingError as exc:  # a KEK setting that cannot be used at all (empty, too short)
+            problem = str(exc)
+        if problem:
+            raise CommandError(f"cannot read the stored backend keys: {problem}", returncode=2)
         if workers > 1:
             try:
                 sockets = reuseport_sockets(host, port, workers)
