@@ -147,6 +147,8 @@ LOGGING = {
 
 LLM_INTERACTIVE_PROXY_API_KEY = env("LLM_INTERACTIVE_PROXY_API_KEY", default="")
 LLM_BACKEND = env("LLM_BACKEND", default="")
+# How often each process re-sums a budgeted proxy key's spend from the (shared) usage records.
+PROXY_KEY_SPEND_REFRESH_SECONDS = env.float("PROXY_KEY_SPEND_REFRESH_SECONDS", default=60.0)
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=20 * 1024 * 1024)
 
 # Upstream timeouts, in seconds. PROXY_TIMEOUT bounds a whole non-streamed request.

@@ -1,9 +1,10 @@
 """Per-proxy-key limits: requests per minute and a spending budget.
 
 The minute counter is local to the process, or a Redis counter shared by every process
-when ``REDIS_URL`` is set. A key's spend is summed from its usage records at most once a
-minute per process (off the event loop), so the budget check itself costs a dict lookup;
-a key can overshoot its budget by what it spends within that minute.
+when ``REDIS_URL`` is set. A key's spend is summed from its usage records (shared by every
+process on one database) at most once per ``PROXY_KEY_SPEND_REFRESH_SECONDS`` per process
+(60 s; off the event loop), so the budget check itself costs a dict lookup; a key can overshoot
+its budget by what all processes spend within that interval.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from proxy_app.core.principal import Principal
 from usage_app.models import UsageRecord
 
 logger = logging.getLogger("llmproxy.limits")
-
-SPEND_REFRESH_SECONDS = 60.0
 
 _windows: dict[tuple[int, int], int] = {}
 _spend: dict[int, tuple[float, Decimal]] = {}
@@ -60,7 +59,8 @@ def _key_spend(key_id: int) -> Decimal:
 
 
 async def limits_check(principal: Principal) -> None:
-    """Raise a 429 (rate) or 403 (budget) ``ProxyError`` when the key is over its limits."""
+    """Raise a 429 ``ProxyError`` when the key is over its limits: its rate (with Retry-After) or its
+    budget (code ``insufficient_quota``, as OpenAI answers a spent quota; no Retry-After, it does not recover)."""
     if principal.key_id is None:
         return
     rate_limit_rpm, budget_usd = principal.rate_limit_rpm, principal.budget_usd
@@ -74,11 +74,11 @@ async def limits_check(principal: Principal) -> None:
             )
     if budget_usd is not None:
         cached = _spend.get(principal.key_id)
-        if cached is None or time.monotonic() - cached[0] > SPEND_REFRESH_SECONDS:
+        if cached is None or time.monotonic() - cached[0] > settings.PROXY_KEY_SPEND_REFRESH_SECONDS:
             cached = (time.monotonic(), await sync_to_async(_key_spend, thread_sensitive=True)(principal.key_id))
             _spend[principal.key_id] = cached
         if cached[1] >= budget_usd:
             raise ProxyError(
                 f"this proxy key has used its budget of ${budget_usd} (spent ${cached[1]:.4f})",
-                kind="permission", code="budget_exceeded",
+                kind="rate_limit", code="insufficient_quota",  # OpenAI's own answer to a spent quota: a 429
             )

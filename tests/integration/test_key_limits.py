@@ -52,6 +52,6 @@ def test_a_key_over_its_budget_is_refused(proxy: Proxy) -> None:
     from proxy_app.access import limits
 
     limits._spend.clear()
-    with pytest.raises(openai.PermissionDeniedError) as err:
+    with pytest.raises(openai.RateLimitError) as err:
         ask(api)
     assert "budget of $0.50" in err.value.message
