@@ -1,16 +1,25 @@
-"""Session state: overrides set by commands, cached in memory and persisted in the database."""
+"""Session state: overrides set by commands, cached in memory and persisted in the database.
+
+While the database is unreachable, requests are served with the session state this process already
+holds (none for a session it has not seen: the defaults), and the outage is logged once.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import DatabaseError, connection
 
 from commands_app.models import Session
+from proxy_app.core.outage import Outage
+
+logger = logging.getLogger("llmproxy.sessions")
 
 # How long a cached session is trusted before it is re-read (other processes may change it).
 SESSION_CACHE_SECONDS = 5.0
@@ -31,12 +40,22 @@ class SessionState:
 _cache: OrderedDict[tuple[int | None, str], SessionState] = OrderedDict()
 
 
-def _load(owner_id: int | None, session_id: str) -> SessionState:
-    row = Session.objects.filter(owner_id=owner_id, session_id=session_id).first()
+_database = Outage("session database", logger)
+
+
+def _load(owner_id: int | None, session_id: str) -> SessionState | None:
+    """The saved state; None when the database cannot be read."""
+    try:
+        row = Session.objects.filter(owner_id=owner_id, session_id=session_id).first()
+    except DatabaseError as exc:
+        _database.failed(exc, "sessions are served with the settings this process holds (or the defaults)")
+        connection.close()  # a broken connection is not reopened by itself: the next read connects anew
+        return None
+    _database.recovered()
     return SessionState(session_id, owner_id, dict(row.overrides) if row else {})
 
 
-_loading: dict[tuple[int | None, str], asyncio.Future[SessionState]] = {}
+_loading: dict[tuple[int | None, str], asyncio.Future[SessionState | None]] = {}
 
 
 async def _load_once(key: tuple[int | None, str]) -> SessionState:
@@ -51,6 +70,8 @@ async def _load_once(key: tuple[int | None, str]) -> SessionState:
     current = _cache.get(key)
     if current is not None and current.loaded_at > started:
         return current  # saved by a command while this read was in flight: the save is newer
+    if state is None:  # the database is down: keep what is held, tried again once it is stale
+        state = SessionState(key[1], key[0], current.overrides if current is not None else {})
     _cache[key] = state
     if len(_cache) > SESSION_CACHE_MAX:
         _cache.popitem(last=False)

@@ -95,7 +95,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis, or each process's memory while Redis is unreachable (llmproxy_site/resilient_cache.py)
+    CACHES = {"default": {"BACKEND": "llmproxy_site.resilient_cache.ResilientRedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "llm-proxy",
@@ -150,12 +151,19 @@ LLM_BACKEND = env("LLM_BACKEND", default="")
 # How often each process re-sums a budgeted proxy key's spend from the (shared) usage records.
 PROXY_KEY_SPEND_REFRESH_SECONDS = env.float("PROXY_KEY_SPEND_REFRESH_SECONDS", default=60.0)
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=20 * 1024 * 1024)
+# Deepest JSON nesting a request body may have (real clients' tool schemas stay under ~12 levels).
+MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=64)
+# A request head (request line and headers) larger than this, or with more headers, gets a 431.
+MAX_REQUEST_HEADER_BYTES = env.int("MAX_REQUEST_HEADER_BYTES", default=32 * 1024)
+MAX_REQUEST_HEADER_COUNT = env.int("MAX_REQUEST_HEADER_COUNT", default=100)
 
 # Upstream timeouts, in seconds. PROXY_TIMEOUT bounds a whole non-streamed request.
 PROXY_TIMEOUT = env.float("PROXY_TIMEOUT", default=600.0)
 PROXY_CONNECT_TIMEOUT = env.float("PROXY_CONNECT_TIMEOUT", default=10.0)
 PROXY_FIRST_BYTE_TIMEOUT = env.float("PROXY_FIRST_BYTE_TIMEOUT", default=120.0)
 PROXY_IDLE_TIMEOUT = env.float("PROXY_IDLE_TIMEOUT", default=120.0)
+# The largest upstream answer read (a non-streamed body, or one event of a stream): past it, a 502.
+PROXY_MAX_RESPONSE_BYTES = env.int("PROXY_MAX_RESPONSE_BYTES", default=64 * 1024 * 1024)
 PROXY_MAX_CONNECTIONS = env.int("PROXY_MAX_CONNECTIONS", default=1000)
 PROXY_HTTP2 = env.bool("PROXY_HTTP2", default=False)
 # Reach upstreams through the HTTP proxy that HTTPS_PROXY / HTTP_PROXY / ALL_PROXY name, except for
@@ -166,6 +174,9 @@ PROXY_TRUST_ENV = env.bool("PROXY_TRUST_ENV", default=True)
 # HTTP/1.1 transport), "httpx" (httpx's pool; the only one speaking HTTP/2, so PROXY_HTTP2=true
 # defaults to it and refuses the others) or "aiohttp" (aiohttp's client; needs httpx-aiohttp).
 PROXY_UPSTREAM_TRANSPORT = env("PROXY_UPSTREAM_TRANSPORT", default="httpx" if PROXY_HTTP2 else "own")
+# On SIGTERM / SIGINT, runproxy refuses new connections and gives the requests in flight this long to
+# finish before ending them (llmproxy_site/server/graceful.py); queued usage records are written after.
+SHUTDOWN_GRACE_SECONDS = env.float("SHUTDOWN_GRACE_SECONDS", default=30.0)
 
 OPENROUTER_HTTP_REFERER = env("OPENROUTER_HTTP_REFERER", default="https://github.com/llm-interactive-proxy")
 OPENROUTER_APP_TITLE = env("OPENROUTER_APP_TITLE", default="llm-interactive-proxy")
@@ -197,6 +208,10 @@ DISABLE_INTERACTIVE_COMMANDS = env.bool("DISABLE_INTERACTIVE_COMMANDS", default=
 OPENAI_URL_COMMAND_ENABLED = env.bool("OPENAI_URL_COMMAND_ENABLED", default=True)
 # Hosts a session's openai_url may receive the operator's OpenAI keys for; others get no key.
 OPENAI_URL_ALLOWED_HOSTS = env.list("OPENAI_URL_ALLOWED_HOSTS", default=["api.openai.com"])
+# A session's openai_url may reach only public addresses, besides the hosts above and these networks
+# (CIDRs, e.g. 10.0.0.0/8 for a model server on the LAN): loopback, private, link-local (the cloud
+# metadata service), CGNAT and the like are refused (proxy_app/core/destinations.py).
+OPENAI_URL_ALLOWED_NETWORKS = env.list("OPENAI_URL_ALLOWED_NETWORKS", default=[])
 
 # ---- usage
 

@@ -206,7 +206,10 @@ def configure_backends(monkeypatch: pytest.MonkeyPatch, fakes: Fakes, **override
 
 
 def reset_caches() -> None:
-    """Forget every in-memory view of the database (tables are emptied between tests without signals)."""
+    """Forget every in-memory view of the database (tables are emptied between tests without signals) and
+    the cache (Redis when REDIS_URL is set: remembered command replies must not outlive their test)."""
+    from django.core.cache import cache
+
     from commands_app.aliases import invalidate_aliases
     from commands_app.routes import invalidate_routes
     from commands_app.sessions import session_cache_clear
@@ -222,6 +225,7 @@ def reset_caches() -> None:
     session_cache_clear()
     invalidate_model_defaults()
     key_state().clear()
+    cache.clear()
 
 
 @pytest.fixture

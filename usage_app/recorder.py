@@ -3,8 +3,10 @@
 The observer runs on the event loop and only appends the finished request to the queue, without
 blocking. A daemon thread drains the queue in batches: it builds and prices the rows (see ``Pending``
 for why there) and writes them with multi-row INSERTs; when the database fails the batch is kept and
-retried with backoff. A full queue never blocks a request: the record is counted as overflow
-and logged. ``flush()`` drains synchronously and runs at interpreter exit.
+retried with backoff, and requests go on being served meanwhile; the outage is logged once when it
+starts and once when the buffered records are written (not per request, not per retry). A full
+queue never blocks a request: the record is counted as overflow and logged. ``flush()`` drains
+synchronously and runs at interpreter exit.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from django.db import connection, connections, models, transaction
 from django.utils import timezone
 
 from proxy_app.core.context import RequestContext, on_request_finished
+from proxy_app.core.outage import Outage
 from usage_app import metrics, scheduler
 from usage_app.models import CapturedExchange, UsageRecord
 from usage_app.pricing import Price, price_for
@@ -35,7 +38,9 @@ from usage_app.pricing import Price, price_for
 logger = logging.getLogger("llmproxy.usage.recorder")
 
 ERROR_MESSAGE_MAX = 500
-MAX_BACKOFF_SECONDS = 30.0
+# The longest wait between two tries while the database is down: how late, at most, the buffered
+# records are written once it is back.
+MAX_BACKOFF_SECONDS = 10.0
 
 
 class Pending:
@@ -284,7 +289,7 @@ class Recorder:
         self.overflow = 0
         self.written = 0
         self.db_failures = 0
-        self.failing = False  # the last write attempt failed
+        self.outage = Outage("usage database", logger)
         self._queue: deque[Pending] = deque()
         self._unwritten = 0  # queued + in the writer's hands
         self._lock = threading.Lock()
@@ -357,9 +362,8 @@ class Recorder:
                 self.write_batch(batch)
             except Exception as exc:  # database down, locked, …: keep the batch, retry later
                 self.db_failures += 1
-                self.failing = True
-                logger.warning("usage writer: %d record(s) not written yet (%s); retrying in %.1fs",
-                               len(batch), exc, backoff)
+                self.outage.failed(exc, "requests are still served; their usage records are kept in memory "
+                                        f"(up to USAGE_QUEUE_MAX={self.maxsize}) and written when it is back")
                 try:
                     connection.close()
                 except Exception:
@@ -367,11 +371,14 @@ class Recorder:
                 time.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
-            backoff, self.failing = 0.1, False
+            backoff = 0.1
             with self._lock:
                 self._unwritten -= len(batch)
                 self.written += len(batch)
+                buffered = self._unwritten
                 self._idle.notify_all()
+            if self.outage.down:
+                self.outage.recovered(f"; writing the {len(batch) + buffered} usage record(s) buffered meanwhile")
             batch = []
             if len(self._queue) >= self.batch_size:
                 # Another full batch is waiting. Anything less waits for the next wake, as above: going
@@ -433,7 +440,7 @@ class Recorder:
             while self._unwritten > 0:
                 self._wake.set()
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or (give_up_if_failing and self.failing):
+                if remaining <= 0 or (give_up_if_failing and self.outage.down):
                     return False
                 self._idle.wait(min(remaining, 0.05))
         return True

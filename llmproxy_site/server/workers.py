@@ -34,8 +34,9 @@ logger = logging.getLogger("llmproxy.workers")
 # only loop: after this many exits of one worker within the window, the supervisor stops instead.
 MAX_RESTARTS = 5
 RESTART_WINDOW_SECONDS = 60.0
-# How long workers get to finish in-flight requests and flush usage records after SIGTERM.
-SHUTDOWN_TIMEOUT_SECONDS = 30.0
+# How long workers get to finish in-flight requests and flush usage records after SIGTERM, unless
+# runproxy says (--stop-timeout: from SHUTDOWN_GRACE_SECONDS and USAGE_SHUTDOWN_FLUSH_SECONDS).
+SHUTDOWN_TIMEOUT_SECONDS = 47.0
 POLL_SECONDS = 0.2
 LISTEN_BACKLOG = 2048
 
@@ -83,11 +84,12 @@ def worker_env(index: int, *, settings_module: str, project_root: str) -> dict[s
     return env
 
 
-def exec_supervisor(*, server: str, sockets: list[socket.socket], settings_module: str, project_root: str) -> None:
+def exec_supervisor(*, server: str, sockets: list[socket.socket], settings_module: str, project_root: str,
+                    stop_timeout: float) -> None:
     """Replace this process with the supervisor (``main``); the listening sockets are inherited."""
     # Run by path, not ``-m``: importing the ``llmproxy_site`` package would load Celery and Twisted.
     argv = [sys.executable, "-I", os.path.abspath(__file__), "--server", server,
-            "--settings", settings_module, "--root", project_root]
+            "--settings", settings_module, "--root", project_root, "--stop-timeout", str(stop_timeout)]
     for sock in sockets:
         argv += ["--fd", str(sock.fileno())]
     sys.stdout.flush()
@@ -98,11 +100,13 @@ def exec_supervisor(*, server: str, sockets: list[socket.socket], settings_modul
 class Supervisor:
     """Start the workers, restart the ones that die, and stop them all on SIGINT/SIGTERM."""
 
-    def __init__(self, *, server: str, sockets: list[socket.socket], settings_module: str, project_root: str) -> None:
+    def __init__(self, *, server: str, sockets: list[socket.socket], settings_module: str, project_root: str,
+                 stop_timeout: float) -> None:
         self.server = server
         self.sockets = sockets
         self.settings_module = settings_module
         self.project_root = project_root
+        self.stop_timeout = stop_timeout
         self.workers: list[subprocess.Popen[Any] | None] = [None] * len(sockets)
         self.exits: list[deque[float]] = [deque(maxlen=MAX_RESTARTS) for _ in sockets]
         self.stopping = False
@@ -129,11 +133,13 @@ class Supervisor:
                 if status:
                     break
         finally:
+            # The sockets first: a worker's stopping server closes its copy, and once no process holds
+            # a socket the kernel refuses new connections instead of queueing them for nobody.
+            for sock in self.sockets:
+                sock.close()
             self.stop_all()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            for sock in self.sockets:
-                sock.close()
         return status
 
     def reap(self) -> int:
@@ -156,13 +162,12 @@ class Supervisor:
         running = [p for p in self.workers if p is not None and p.poll() is None]
         for proc in running:
             proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + SHUTDOWN_TIMEOUT_SECONDS
+        deadline = time.monotonic() + self.stop_timeout
         for proc in running:
             try:
                 proc.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                logger.warning("worker pid %d did not stop within %.0f s; killing it", proc.pid,
-                               SHUTDOWN_TIMEOUT_SECONDS)
+                logger.warning("worker pid %d did not stop within %.0f s; killing it", proc.pid, self.stop_timeout)
                 proc.kill()
                 proc.wait()
 
@@ -174,13 +179,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fd", type=int, action="append", required=True, help="an inherited listening socket")
     parser.add_argument("--settings", required=True, help="DJANGO_SETTINGS_MODULE for the workers")
     parser.add_argument("--root", required=True, help="the project directory (put on the workers' PYTHONPATH)")
+    parser.add_argument("--stop-timeout", type=float, default=SHUTDOWN_TIMEOUT_SECONDS,
+                        help="seconds a stopping worker gets before it is killed")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sockets = [socket.socket(fileno=fd) for fd in args.fd]
     for sock in sockets:
         sock.set_inheritable(True)
     status = Supervisor(server=args.server, sockets=sockets, settings_module=args.settings,
-                        project_root=args.root).run()
+                        project_root=args.root, stop_timeout=args.stop_timeout).run()
     if status:
         logger.error("a worker process kept failing (exit status %s): stopped", status)
     return status

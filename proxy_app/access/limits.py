@@ -10,19 +10,18 @@ its budget by what all processes spend within that interval.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import weakref
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import DatabaseError, close_old_connections
 
 from proxy_app.core.canonical import ProxyError
+from proxy_app.core.outage import redis_outage
 from proxy_app.core.principal import Principal
 from usage_app.models import UsageRecord
-
-logger = logging.getLogger("llmproxy.limits")
 
 _windows: dict[tuple[int, int], int] = {}
 _spend: dict[int, tuple[float, Decimal]] = {}
@@ -30,7 +29,7 @@ _redis_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object] = w
 
 
 async def _count_request(key_id: int, minute: int) -> int:
-    if settings.REDIS_URL:
+    if settings.REDIS_URL and redis_outage().should_try():
         loop = asyncio.get_running_loop()
         client = _redis_clients.get(loop)
         if client is None:
@@ -42,19 +41,26 @@ async def _count_request(key_id: int, minute: int) -> int:
             count = await client.incr(name)  # type: ignore[attr-defined]
             if count == 1:
                 await client.expire(name, 120)  # type: ignore[attr-defined]
+        except Exception as exc:
+            redis_outage().failed(exc, "requests per minute are counted per process meanwhile")
+        else:
+            redis_outage().recovered()
             return int(count)
-        except Exception:
-            logger.warning("rate-limit counter unavailable in Redis; counting locally", exc_info=True)
     for stale in [k for k in _windows if k[1] < minute]:
         del _windows[stale]
     _windows[(key_id, minute)] = _windows.get((key_id, minute), 0) + 1
     return _windows[(key_id, minute)]
 
 
-def _key_spend(key_id: int) -> Decimal:
+def _key_spend(key_id: int) -> Decimal | None:
+    """The key's spend so far; None when the database cannot say (an outage: the last known spend holds)."""
     from django.db.models import Sum
 
-    total = UsageRecord.objects.filter(proxy_key_id=key_id).aggregate(total=Sum("cost_usd"))["total"]
+    try:
+        total = UsageRecord.objects.filter(proxy_key_id=key_id).aggregate(total=Sum("cost_usd"))["total"]
+    except DatabaseError:
+        close_old_connections()  # a broken connection is opened afresh at the next refresh
+        return None
     return total or Decimal(0)
 
 
@@ -75,8 +81,9 @@ async def limits_check(principal: Principal) -> None:
     if budget_usd is not None:
         cached = _spend.get(principal.key_id)
         if cached is None or time.monotonic() - cached[0] > settings.PROXY_KEY_SPEND_REFRESH_SECONDS:
-            cached = (time.monotonic(), await sync_to_async(_key_spend, thread_sensitive=True)(principal.key_id))
-            _spend[principal.key_id] = cached
+            spent = await sync_to_async(_key_spend, thread_sensitive=True)(principal.key_id)
+            known = cached[1] if cached is not None else Decimal(0)
+            cached = _spend[principal.key_id] = (time.monotonic(), known if spent is None else spent)
         if cached[1] >= budget_usd:
             raise ProxyError(
                 f"this proxy key has used its budget of ${budget_usd} (spent ${cached[1]:.4f})",

@@ -5,13 +5,16 @@ keeps a local view that answers availability checks without I/O; with ``REDIS_UR
 marks are also written to Redis and the local view re-reads a backend's marks at most once
 per ``SHARED_REFRESH_SECONDS``. (Django's cache API would do the same job, but its Redis
 backend runs every async call in a worker thread, which costs more than a request's routing.)
+
+When Redis is unreachable the local view carries on alone: marks are kept and honoured in this
+process, Redis is not waited on again until it is due for a retry (``core.outage``), and the
+outage is logged once, its end too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -19,10 +22,11 @@ from typing import Any
 
 from django.conf import settings
 
-logger = logging.getLogger("llmproxy.keys")
+from proxy_app.core.outage import redis_outage
 
 SHARED_REFRESH_SECONDS = 1.0
 _PREFIX = "llmproxy:keystate"
+MEANWHILE = "key cooldowns and invalid keys are tracked in each process until it is back"
 
 
 def key_fingerprint(key: str) -> str:
@@ -45,7 +49,8 @@ class KeyStateStore:
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object] = weakref.WeakKeyDictionary()
 
     def _redis(self) -> Any:
-        if not self.redis_url:
+        """This loop's Redis client; None without Redis, or while it is down and not due for a retry."""
+        if not self.redis_url or not redis_outage().should_try():
             return None
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
@@ -81,8 +86,10 @@ class KeyStateStore:
             try:
                 await client.set(f"{_PREFIX}:cool:{backend}:{fingerprint}:{model}", str(until),
                                  px=max(1, int(seconds * 1000)))
-            except Exception:
-                logger.warning("could not share a cooldown through Redis", exc_info=True)
+            except Exception as exc:
+                redis_outage().failed(exc, MEANWHILE)
+            else:
+                redis_outage().recovered()
 
     async def mark_invalid(self, backend: str, fingerprint: str) -> None:
         self.marks(backend).invalid.add(fingerprint)
@@ -90,8 +97,10 @@ class KeyStateStore:
         if client is not None:
             try:
                 await client.sadd(f"{_PREFIX}:invalid:{backend}", fingerprint)
-            except Exception:
-                logger.warning("could not share an invalid-key mark through Redis", exc_info=True)
+            except Exception as exc:
+                redis_outage().failed(exc, MEANWHILE)
+            else:
+                redis_outage().recovered()
 
     def clear(self, backend: str | None = None) -> int:
         """Forget every mark (of one backend), here and in Redis: the operator's 'clear key
@@ -113,19 +122,22 @@ class KeyStateStore:
 
     async def refresh(self, backend: str, fingerprints: list[str]) -> None:
         """Merge other processes' marks for ``backend`` (at most once per refresh interval)."""
-        client = self._redis()
         marks = self.marks(backend)
         now = time.monotonic()
-        if client is None or now - marks.refreshed_at < SHARED_REFRESH_SECONDS:
+        if not self.redis_url or now - marks.refreshed_at < SHARED_REFRESH_SECONDS:
             return
         marks.refreshed_at = now
+        client = self._redis()
+        if client is None:
+            return
         try:
             names = [name async for name in client.scan_iter(match=f"{_PREFIX}:cool:{backend}:*", count=500)]
             values = await client.mget(names) if names else []
             invalid = await client.smembers(f"{_PREFIX}:invalid:{backend}")
-        except Exception:
-            logger.warning("could not read shared key state from Redis", exc_info=True)
+        except Exception as exc:
+            redis_outage().failed(exc, MEANWHILE)
             return
+        redis_outage().recovered()
         for name, value in zip(names, values, strict=True):
             if value is None:
                 continue

@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
 from llmproxy_site.cli import invocation
+from llmproxy_site.server.graceful import WRAP_UP_SECONDS, graceful
 from llmproxy_site.server.workers import exec_supervisor, reuseport_sockets
 from proxy_app.core.key_sealing import SealingError
 from proxy_app.core.secrets import mask_secret
@@ -38,6 +39,7 @@ environment variables (also read from .env: the project root in a clone, the cur
                       (e.g. postgres://user@127.0.0.1:5432/db)
   REDIS_URL           shared cache, cooldowns and channel layer (default: in-process)
   CELERY_BROKER_URL   Celery broker for usage rollups (default: none, tasks run in-process)
+  SHUTDOWN_GRACE_SECONDS (30 s)   on SIGTERM / Ctrl-C: time requests in flight get to finish
   MAX_REQUEST_BODY_BYTES (20 MiB), PROXY_TIMEOUT (600 s), PROXY_CONNECT_TIMEOUT (10 s),
   PROXY_FIRST_BYTE_TIMEOUT (120 s), PROXY_IDLE_TIMEOUT (120 s), PROXY_MAX_CONNECTIONS (1000)
   SSL_CERT_FILE / SSL_CERT_DIR   CA bundle to verify upstreams with instead of certifi's (private CA)
@@ -158,7 +160,7 @@ class Command(BaseCommand):
             if not settings.REDIS_URL:
                 self.stdout.write("  No REDIS_URL: each worker keeps its own key cooldowns and per-key rate limits.")
             exec_supervisor(server=server, sockets=sockets, settings_module=settings.SETTINGS_MODULE,
-                            project_root=str(settings.BASE_DIR))
+                            project_root=str(settings.BASE_DIR), stop_timeout=worker_stop_timeout())
         self._print_banner(host, port, login)
         sys.stdout.flush()
         self._serve(server, fd=fd, host=host, port=port)
@@ -177,14 +179,16 @@ class Command(BaseCommand):
             # writes the queued usage records.
             signal.signal(signal.SIGTERM, exit_quietly)
             config = uvicorn.Config(app, host=host, port=port, lifespan="off", log_level="warning", access_log=False,
-                                    http="httptools")
+                                    http="httptools", timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS)
             sockets = [socket.socket(fileno=fd)] if fd is not None else None
             uvicorn.Server(config).run(sockets=sockets)
             return
         from llmproxy_site.server.daphne_tuning import tuned_daphne_cli
 
+        cli = tuned_daphne_cli()
+        cli.server_class = graceful(cli.server_class, grace_seconds=settings.SHUTDOWN_GRACE_SECONDS)
         where = ["--fd", str(fd)] if fd is not None else ["-b", host, "-p", str(port)]
-        tuned_daphne_cli().run([*where, "-v", "0", app])
+        cli.run([*where, "-v", "0", app])
 
     def _has_proxy_key(self) -> bool:
         if settings.LLM_INTERACTIVE_PROXY_API_KEY or (settings.PROXY_FILE_CONFIG and settings.PROXY_FILE_CONFIG.config.keys):
@@ -235,6 +239,12 @@ class Command(BaseCommand):
             self.stdout.write(f"  backend {spec.name:<11} {spec.protocol:<12} {display_url(spec.base_url)}  keys: {keys}{origin}")
         if not self._has_proxy_key():
             self.stdout.write("  No proxy key configured: open access, loopback only.")
+
+
+def worker_stop_timeout() -> float:
+    """How long the supervisor waits for a stopping worker before killing it: the grace period, the
+    wrap-up of the requests ended after it, and the writing of the queued usage records."""
+    return settings.SHUTDOWN_GRACE_SECONDS + WRAP_UP_SECONDS + settings.USAGE_SHUTDOWN_FLUSH_SECONDS + 5.0
 
 
 def check_can_listen(host: str, port: int) -> None:
