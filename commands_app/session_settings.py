@@ -11,6 +11,7 @@ from django.conf import settings
 
 from commands_app.parser import suggest, validate_prefix
 from commands_app.registry import CommandContext, CommandError
+from proxy_app.core.destinations import DestinationPolicy, DestinationRefused
 
 TRUE = {"true", "on", "yes", "1", "enable", "enabled"}
 FALSE = {"false", "off", "no", "0", "disable", "disabled"}
@@ -61,8 +62,15 @@ def parse_url(value: str, _: CommandContext) -> str:
     if not settings.OPENAI_URL_COMMAND_ENABLED:
         raise CommandError("the operator has disabled openai_url")
     parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise CommandError(f"openai_url must be an http:// or https:// URL, got {value!r}")
+    policy = DestinationPolicy.of(settings.OPENAI_URL_ALLOWED_HOSTS, settings.OPENAI_URL_ALLOWED_NETWORKS)
+    try:  # a command is rare: a bounded blocking resolution here is simpler than an async parser API
+        policy.check_blocking(parsed.hostname)
+    except DestinationRefused as exc:
+        raise CommandError(f"openai_url refused: {exc}") from None
+    except OSError as exc:
+        raise CommandError(f"openai_url refused: cannot resolve {parsed.hostname} ({exc})") from None
     return value.rstrip("/")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import models
+from django.db import DatabaseError, models
 
 from proxy_app.core.key_sealing import KeyRing, is_sealed, new_kek
 
@@ -87,4 +87,6 @@ def sealing_problem() -> str | None:
             pass
     except SealingError as exc:
         return str(exc)
+    except DatabaseError:  # no table yet (runproxy --no-migrate): no stored key to open
+        return None
     return None

@@ -1,4 +1,5 @@
-"""Prometheus metrics at ``GET /metrics`` (unauthenticated, like /healthz: firewall it from the internet).
+"""Prometheus metrics at ``GET /metrics``, for an admin proxy key (Prometheus's ``authorization`` /
+``bearer_token`` scrape setting sends it): the series name every backend and model and count everyone's traffic.
 
 Counters are updated in the request observer; they are cheap in-memory increments. The
 recorder's queue depth and overflow count are read when scraped.
@@ -9,9 +10,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from proxy_app.access.auth import authenticate
 from proxy_app.core.context import RequestContext
 from proxy_app.core.counters import DROPPED_FIELDS
 
@@ -101,4 +103,11 @@ def observe(ctx: RequestContext) -> None:
 
 
 async def metrics_view(request: HttpRequest) -> HttpResponse:
+    principal = await authenticate(request)
+    if principal is None:
+        response = JsonResponse({"detail": "a proxy key is needed for /metrics"}, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="llm-interactive-proxy"'
+        return response
+    if not (principal.is_admin or principal.anonymous):
+        return JsonResponse({"detail": "/metrics needs an admin proxy key"}, status=403)
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

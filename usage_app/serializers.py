@@ -44,6 +44,16 @@ class RecentQuerySerializer(serializers.Serializer[dict[str, Any]]):
     cursor = serializers.CharField(required=False, help_text="Opaque cursor from `next` / `previous`")
 
 
+class AuditQuerySerializer(RecentQuerySerializer):
+    # CharField refuses NUL characters (PostgreSQL cannot compare a text column with one)
+    backend = serializers.CharField(required=False, allow_blank=True)
+    model = serializers.CharField(required=False, allow_blank=True)
+
+
+class ErrorDetailSerializer(serializers.Serializer[dict[str, Any]]):
+    detail = serializers.CharField()
+
+
 class AggregateSerializer(serializers.Serializer[dict[str, Any]]):
     requests = serializers.IntegerField()
     errors = serializers.IntegerField()  # type: ignore[assignment]  # a wire field, not Serializer.errors

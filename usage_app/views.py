@@ -6,7 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -17,7 +18,9 @@ from usage_app.authentication import ProxyKeyAuthentication, ProxyKeyUser
 from usage_app.models import CapturedExchange, UsageRecord
 from usage_app.serializers import (
     AuditLogsSerializer,
+    AuditQuerySerializer,
     CapturedExchangeSerializer,
+    ErrorDetailSerializer,
     RecentQuerySerializer,
     StatsEnvelopeSerializer,
     StatsQuerySerializer,
@@ -27,6 +30,13 @@ from usage_app.serializers import (
 from usage_app.stats import StatsFilter, usage_stats
 
 CAPTURE_OFF = "body capture is off; set USAGE_CAPTURE_BODIES=true to record prompts and answers"
+
+# The error answers every operator endpoint documents besides its 200 (DRF's own shapes).
+ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid parameters: a list of messages per parameter"),
+    401: OpenApiResponse(ErrorDetailSerializer, description="No or an invalid proxy key"),
+}
+NOT_FOUND = {404: OpenApiResponse(ErrorDetailSerializer, description="An invalid cursor")}
 
 
 class OperatorAPIView(APIView):
@@ -50,7 +60,7 @@ class NewestFirst(CursorPagination):
 
 
 class UsageStatsView(OperatorAPIView):
-    @extend_schema(parameters=[StatsQuerySerializer], responses=StatsEnvelopeSerializer,
+    @extend_schema(parameters=[StatsQuerySerializer], responses={200: StatsEnvelopeSerializer, **ERRORS},
                    summary="Totals and a breakdown of requests, errors, tokens, cost and latency")
     def get(self, request: Request) -> Response:
         query = StatsQuerySerializer(data=request.query_params)
@@ -70,7 +80,7 @@ def _scoped(qs: QuerySet[Any], caller: ProxyKeyUser, key_field: str) -> QuerySet
 
 
 class UsageRecentView(OperatorAPIView):
-    @extend_schema(parameters=[RecentQuerySerializer], responses=UsageEntriesSerializer,
+    @extend_schema(parameters=[RecentQuerySerializer], responses={200: UsageEntriesSerializer, **ERRORS, **NOT_FOUND},
                    summary="The newest usage records, newest first, with cursor pagination")
     def get(self, request: Request) -> Response:
         query = RecentQuerySerializer(data=request.query_params)
@@ -85,18 +95,19 @@ class UsageRecentView(OperatorAPIView):
 
 class AuditLogsView(OperatorAPIView):
     @extend_schema(
-        parameters=[RecentQuerySerializer, OpenApiParameter("backend", str), OpenApiParameter("model", str)],
-        responses=AuditLogsSerializer,
+        parameters=[AuditQuerySerializer],
+        responses={200: AuditLogsSerializer, **ERRORS,
+                   404: OpenApiResponse(ErrorDetailSerializer, description="Body capture is off, or an invalid cursor")},
         summary="Captured prompts and answers (only with USAGE_CAPTURE_BODIES=true)",
     )
     def get(self, request: Request) -> Response:
         if not settings.USAGE_CAPTURE_BODIES:
             raise exceptions.NotFound(CAPTURE_OFF)
-        query = RecentQuerySerializer(data=request.query_params)
+        query = AuditQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         qs = _scoped(CapturedExchange.objects.select_related("record"), self.caller, "record__proxy_key_id")
         for name in ("project", "backend", "model"):
-            if value := request.query_params.get(name):
+            if value := query.validated_data.get(name):
                 qs = qs.filter(**{f"record__{name}": value})
         paginator = NewestFirst()
         page = paginator.paginate_queryset(qs, request, view=self) or []

@@ -1,7 +1,7 @@
 """Daphne as ``runproxy`` runs it: the same server, minus per-request work nobody uses.
 
-Each change is a subclass Daphne (or Twisted) is told to build instead of its own; none alters what a
-client sees. Written and measured against daphne 4.2.3 on Twisted 26.10.0 (``bench/``, Daphne):
+Each change is a subclass Daphne (or Twisted) is told to build instead of its own; all but the last
+below leave what a client sees as it was. Written and measured against daphne 4.2.3 on Twisted 26.10.0 (``bench/``, Daphne):
 
 * ``FormlessHTTPFactory`` / ``WebRequest``: no form parsing of POST bodies, ~30 µs of CPU per request
   and its cyclic garbage (profile);
@@ -11,6 +11,10 @@ client sees. Written and measured against daphne 4.2.3 on Twisted 26.10.0 (``ben
 * ``CoalescingServer``: responses sent at the end of the loop's turn, syscalls per request 29 → 25,
   CPU per 20-chunk stream −6 % and −10 % at c = 1 (A/B; c = 10 within noise).
 
+One more changes what a client sees, on purpose: ``LimitedChannel`` answers a request over the
+header or body limits with a 431 or 413 in the client's protocol where Twisted closed the connection
+or answered a bare 400 (it needs the two factory patches above; without them Twisted's limits apply).
+
 Each relies on private names of those versions, listed as a ``Patch`` below: ``tuned_daphne_cli``
 leaves out, with a warning, a patch that no longer fits, and ``tests/server`` fails.
 """
@@ -19,14 +23,24 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from http import HTTPStatus
 from typing import Any
 
 import daphne.http_protocol
 import daphne.server
 from daphne.cli import CommandLineInterface
+from django.conf import settings
 from twisted.internet import abstract, asyncioreactor, tcp
+from twisted.protocols import basic
 from twisted.web import http
 
+from llmproxy_site.server.early_errors import (
+    BODY_TOO_LARGE,
+    HEADERS_TOO_LARGE,
+    body_too_large_message,
+    error_response,
+    path_of_request_line,
+)
 from llmproxy_site.server.internals import Internal, Patch
 
 
@@ -169,14 +183,112 @@ COALESCING = Patch("daphne_tuning.CoalescingServer", (
     Internal(asyncioreactor.AsyncioSelectorReactor, "__init__", uses=("_asyncioEventloop",)),
     Internal(asyncioreactor.AsyncioSelectorReactor, "_readOrWrite", parameters=("selectable", "read")),
 ))
-PATCHES = (QUIET_FACTORY, FORMLESS_REQUESTS, REAPING, COALESCING)
+class LimitedChannel(http.HTTPChannel):
+    """Twisted's HTTP/1.1 channel answering a request over the proxy's limits in the client's protocol.
+
+    Twisted drops the connection without a word when one header line exceeds ``MAX_LENGTH`` (16 KiB)
+    and answers a bare ``400`` past ``totalHeadersSize`` or ``maxHeaders``: a client's SDK reports a
+    connection error, not what was wrong. Here a head larger than ``MAX_REQUEST_HEADER_BYTES`` or with
+    more than ``MAX_REQUEST_HEADER_COUNT`` fields gets a 431, a ``Content-Length`` over
+    ``MAX_REQUEST_BODY_BYTES`` a 413 before any of the body is read (Twisted would spool it to a
+    temporary file of any size first), each a JSON error in the path's protocol; then the connection
+    closes (``early_errors``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.MAX_LENGTH = self.totalHeadersSize = settings.MAX_REQUEST_HEADER_BYTES
+        self.maxHeaders = settings.MAX_REQUEST_HEADER_COUNT
+
+    def lineReceived(self, line: bytes) -> None:
+        if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
+            refuse(self, HEADERS_TOO_LARGE, f"request headers exceed {self.totalHeadersSize} bytes")
+            return
+        super().lineReceived(line)
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        path = None if hasattr(self, "_path") else path_of_request_line(line)  # the request line itself is too long
+        refuse(self, HEADERS_TOO_LARGE, f"request headers exceed {self.totalHeadersSize} bytes", path)
+
+    def headerReceived(self, line: bytes) -> bool:
+        if self._receivedHeaderCount >= self.maxHeaders:
+            refuse(self, HEADERS_TOO_LARGE, f"more than {self.maxHeaders} request header fields")
+            return False
+        return bool(super().headerReceived(line))
+
+    def allHeadersReceived(self) -> None:
+        if self.length is not None and self.length > settings.MAX_REQUEST_BODY_BYTES:
+            refuse(self, BODY_TOO_LARGE, body_too_large_message(settings.MAX_REQUEST_BODY_BYTES))
+            return
+        super().allHeadersReceived()
+
+
+class LimitedWebRequest(WebRequest):
+    """A request whose chunked body is refused (413) once it outgrows ``MAX_REQUEST_BODY_BYTES``, as it
+    arrives: a chunked body has no length to check up front."""
+
+    _body_bytes = 0
+    _refused = False
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self._refused:
+            return
+        self._body_bytes += len(data)
+        if self._body_bytes > settings.MAX_REQUEST_BODY_BYTES:
+            self._refused = True
+            refuse(self.channel, BODY_TOO_LARGE, body_too_large_message(settings.MAX_REQUEST_BODY_BYTES))
+            return
+        super().handleContentChunk(data)
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        if not self._refused:  # the rest of a refused body may still have been parsed
+            super().requestReceived(command, path, version)
+
+
+class LimitedHTTPFactory(FormlessHTTPFactory):
+    """The factory above, building the channels and requests that enforce the limits."""
+
+    def protocol(self) -> Any:  # what ServerFactory.buildProtocol calls for a new connection
+        return http._GenericHTTPChannelProtocol(LimitedChannel())
+
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = super().buildProtocol(addr)
+        protocol.requestFactory = LimitedWebRequest
+        return protocol
+
+
+def refuse(channel: Any, status: HTTPStatus, message: str, path: str | None = None) -> None:
+    """Answer ``status`` in the protocol of the request's path (as far as it was read) and close."""
+    if path is None:
+        path = path_of_request_line(b"- " + getattr(channel, "_path", b""))
+    channel.transport.write(error_response(status, path, message))
+    channel.loseConnection()
+
+
+REQUEST_LIMITS = Patch("daphne_tuning.LimitedChannel", (
+    Internal(http, "_GenericHTTPChannelProtocol"),
+    Internal(http.HTTPFactory, "protocol"),  # a function building the channel, called by buildProtocol
+    Internal(http.HTTPChannel, "lineReceived", parameters=("line",),
+             uses=("_receivedHeaderSize", "totalHeadersSize", "_path", "headerReceived", "allHeadersReceived")),
+    Internal(http.HTTPChannel, "headerReceived", parameters=("line",), uses=("_receivedHeaderCount", "maxHeaders")),
+    Internal(http.HTTPChannel, "allHeadersReceived", uses=("gotLength",)),
+    Internal(http.HTTPChannel, "_maybeChooseTransferDecoder", uses=("length", "handleContentChunk")),
+    Internal(http.HTTPChannel, "allContentReceived", uses=("requestReceived", "_path")),
+    Internal(http.HTTPChannel, "loseConnection"),
+    Internal(basic.LineReceiver, "dataReceived", uses=("MAX_LENGTH", "lineLengthExceeded", "disconnecting")),
+    Internal(basic.LineReceiver, "lineLengthExceeded", parameters=("line",)),
+    Internal(http.Request, "handleContentChunk", parameters=("data",)),
+    Internal(http.Request, "requestReceived", parameters=("command", "path", "version")),
+))
+PATCHES = (QUIET_FACTORY, FORMLESS_REQUESTS, REAPING, COALESCING, REQUEST_LIMITS)
 
 
 def tuned_daphne_cli() -> CommandLineInterface:
     """Daphne's command line, building the classes above (those that fit the installed Daphne and Twisted)."""
     if QUIET_FACTORY.fits():
-        # what Daphne's Server builds its factory from
-        daphne.server.HTTPFactory = FormlessHTTPFactory if FORMLESS_REQUESTS.fits() else HTTPFactory
+        # what Daphne's Server builds its factory from (the limits build on the formless requests)
+        formless = FORMLESS_REQUESTS.fits()
+        daphne.server.HTTPFactory = (LimitedHTTPFactory if formless and REQUEST_LIMITS.fits()
+                                     else FormlessHTTPFactory if formless else HTTPFactory)
     if COALESCING.fits():
         tcp.Port.transport = CoalescingServer  # the transport Daphne's listening port builds
     cli = CommandLineInterface()

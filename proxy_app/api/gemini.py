@@ -72,7 +72,10 @@ async def model_action(request: HttpRequest, model_action: str) -> HttpResponseB
 @keyed_view(FRONTEND)
 async def _count_tokens(request: HttpRequest, model: str) -> HttpResponseBase:
     payload = read_json(request)
-    inner = dict(payload.get("generateContentRequest") or payload)
+    wrapped = payload.get("generateContentRequest")
+    if wrapped is not None and not isinstance(wrapped, dict):
+        raise c.ProxyError("'generateContentRequest' must be an object", param="generateContentRequest")
+    inner = dict(wrapped or payload)
     inner.pop("model", None)
     chat = gemini.request_to_canonical(inner, model=model)
     return json_response({"totalTokens": await count_request_tokens(chat)})

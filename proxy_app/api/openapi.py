@@ -247,13 +247,19 @@ def json_content(schema: JSON) -> JSON:
     return {"application/json": {"schema": schema}}
 
 
+def sse_event(description: str) -> JSON:
+    """One server-sent event (OpenAPI before 3.2 has a stream's ``schema`` describe each event)."""
+    return obj(description, ("data",), event=string("the event's name, when the protocol names events"),
+               data=string("a JSON object, or `[DONE]` ending an OpenAI Chat stream"))
+
+
 def operation(protocol: str, op_id: str, summary: str, description: str, docs: str, *, request: str | None,
               answer: JSON, stream: str = "", parameters: tuple[JSON, ...] = ()) -> JSON:
     """One endpoint: its protocol's auth and error format, the provider's reference linked, and the
     server-sent-events answer described when it streams."""
     content = json_content(answer)
     if stream:
-        content[SSE] = {"schema": {"type": "string", "description": stream}}
+        content[SSE] = {"schema": sse_event(stream)}
     errors = json_content(ref(ERROR_SCHEMA[protocol]))
     op: JSON = {
         "operationId": op_id, "summary": summary, "description": description, "tags": [protocol],
@@ -318,7 +324,7 @@ PATHS: dict[str, JSON] = {
     "/v1/models": {"get": operation(
         "OpenAI", "openai_models", "List models",
         "OpenAI's model list; an Anthropic client (an `x-api-key` or `anthropic-version` header) gets Anthropic's."
-        + LISTING, "models/list", request=None, answer={"oneOf": [ref("OpenAIModelList"), ref("AnthropicModelList")]},
+        + LISTING, "models/list", request=None, answer={"anyOf": [ref("OpenAIModelList"), ref("AnthropicModelList")]},
     )},
     "/anthropic/v1/messages": {"post": anthropic_messages("anthropic_messages", "")},
     "/v1/messages": {"post": anthropic_messages("anthropic_messages_bare", BARE)},

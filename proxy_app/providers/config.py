@@ -59,6 +59,9 @@ class BackendSpec:
     static_models: tuple[str, ...] = ()
     timeouts: Timeouts = Timeouts()
     source: str = "environment"  # where it is configured: "config file", "environment" or "admin"
+    # A URL a client chose (a session's openai-url), not the operator: it may reach public addresses
+    # only, unless allowed (proxy_app.core.destinations); the operator's own backends are trusted.
+    user_chosen: bool = False
 
 
 def keys_from_env(environ: Mapping[str, str], prefix: str) -> list[str]:

@@ -17,6 +17,7 @@ from proxy_app.providers import CONNECTORS
 from proxy_app.providers.config import BackendSpec, configured_specs
 from proxy_app.providers.connector import Connector
 from proxy_app.providers.keys import KeyPool
+from proxy_app.providers.user_urls import UserURLConnector
 
 logger = logging.getLogger("llmproxy.registry")
 
@@ -24,7 +25,7 @@ MODELS_CACHE_SECONDS = 300.0
 
 
 def connector_for(spec: BackendSpec) -> Connector:
-    return CONNECTORS[spec.protocol](spec)
+    return UserURLConnector(spec) if spec.user_chosen else CONNECTORS[spec.protocol](spec)
 
 
 @dataclass
@@ -67,14 +68,14 @@ class Registry:
     def session_openai_backend(self, url: str) -> BackendRuntime:
         """A backend for a session's ``openai_url``; it gets the operator's OpenAI keys only
         when the URL's host is on ``OPENAI_URL_ALLOWED_HOSTS`` (otherwise any URL could
-        harvest them)."""
+        harvest them), and reaches only the addresses a user-chosen URL may (``UserURLConnector``)."""
         runtime = self._session_backends.get(url)
         if runtime is None:
             host = (urlparse(url).hostname or "").lower()
             allowed = host in {h.lower() for h in settings.OPENAI_URL_ALLOWED_HOSTS}
             openai = self.backends.get("openai")
             keys = openai.spec.keys if (allowed and openai) else ()
-            spec = BackendSpec(name="openai", protocol="openai_chat", base_url=url, keys=keys)
+            spec = BackendSpec(name="openai", protocol="openai_chat", base_url=url, keys=keys, user_chosen=True)
             runtime = BackendRuntime(spec, connector_for(spec), KeyPool("openai", keys))
             self._session_backends[url] = runtime
         return runtime

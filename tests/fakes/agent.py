@@ -126,7 +126,7 @@ def sample_for_schema(schema: Any, hints: dict[str, Any] | None = None, *, root:
         if not isinstance(props, dict) or not props:
             return dict(hints) if schema.get("additionalProperties") is not False else {}
         required = schema.get("required")
-        names = [n for n in required if n in props] if isinstance(required, list) else list(props)
+        names = [n for n in required if isinstance(n, str) and n in props] if isinstance(required, list) else list(props)
         names += [n for n in hints if n in props and n not in names]
         out: dict[str, Any] = {}
         for name in names:

@@ -207,6 +207,7 @@ def test_a_custom_prefix_and_the_operator_switch(proxy: Proxy, settings: object)
 def test_openai_url_gets_stored_keys_only_for_allowed_hosts(proxy: Proxy, settings: object) -> None:
     ask = openai_asker(proxy, "custom-url")
     settings.OPENAI_URL_ALLOWED_HOSTS = []  # type: ignore[attr-defined]
+    settings.OPENAI_URL_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # type: ignore[attr-defined]  # the fake is on loopback
     assert "openai-url set to" in ask(f"!/set(openai_url={proxy.fakes.openai.origin}/v1)")
     ask("hello custom")
     assert proxy.fakes.openai.chat_requests()[-1].key is None, "no stored key goes to an unlisted host"

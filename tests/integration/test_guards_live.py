@@ -147,7 +147,7 @@ def test_an_agent_repeating_a_call_is_warned_then_stopped(proxy: Proxy) -> None:
     from usage_app.models import UsageRecord
     from usage_app.recorder import flush
 
-    before = httpx.get(f"{proxy.url}/metrics", timeout=10).text
+    before = httpx.get(f"{proxy.url}/metrics", headers={"Authorization": f"Bearer {proxy.key}"}, timeout=10).text
     api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
     calls, resp = _agent_run(api, "[[agent:repeat 9 /work/notes.txt]] read the notes", "status: TODO\n")
     assert calls == 5, "4 identical calls pass, the 5th passes with a warning, the 6th is stopped"
@@ -162,7 +162,7 @@ def test_an_agent_repeating_a_call_is_warned_then_stopped(proxy: Proxy) -> None:
     assert flush(timeout=10)
     kinds = list(UsageRecord.objects.order_by("id").values_list("loop_halt_kind", flat=True))
     assert kinds == [""] * 5 + ["tool_loop"]
-    metrics = httpx.get(f"{proxy.url}/metrics", timeout=10).text
+    metrics = httpx.get(f"{proxy.url}/metrics", headers={"Authorization": f"Bearer {proxy.key}"}, timeout=10).text
     # the counters live as long as the process: this test adds one halt and one warning
     assert _tool_loop_count(metrics, "halts") == _tool_loop_count(before, "halts") + 1
     assert _tool_loop_count(metrics, "warnings") == _tool_loop_count(before, "warnings") + 1

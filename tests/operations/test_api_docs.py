@@ -20,8 +20,12 @@ CLIENT_OPERATIONS = {
 CLIENT_TAGS = {"OpenAI", "Anthropic", "Gemini"}
 
 
+def auth(proxy: Proxy) -> dict[str, str]:
+    return {"Authorization": f"Bearer {proxy.key}"}
+
+
 def served_schema(proxy: Proxy) -> dict[str, Any]:
-    response = httpx.get(f"{proxy.url}/api/schema/", params={"format": "json"}, timeout=10)
+    response = httpx.get(f"{proxy.url}/api/schema/", params={"format": "json"}, headers=auth(proxy), timeout=10)
     assert response.status_code == 200
     return response.json()
 
@@ -61,7 +65,7 @@ def test_the_schema_documents_the_client_protocol_endpoints_and_still_validates(
     assert [p["name"] for p in generate["parameters"]] == ["model"]
     assert "alt" in [p["name"] for p in spec["paths"]["/v1beta/models/{model}:streamGenerateContent"]["post"]["parameters"]]
     assert {t["name"] for t in spec["tags"]} >= CLIENT_TAGS
-    docs = httpx.get(f"{proxy.url}/api/docs/", timeout=10)
+    docs = httpx.get(f"{proxy.url}/api/docs/", headers=auth(proxy), timeout=10)
     assert docs.status_code == 200 and "/api/schema/" in docs.text
 
 

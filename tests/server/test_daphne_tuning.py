@@ -32,7 +32,7 @@ def daphne_globals(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_cli_builds_the_tuned_classes() -> None:
     cli = daphne_tuning.tuned_daphne_cli()
     assert cli.server_class is ReapingServer
-    assert daphne.server.HTTPFactory is daphne_tuning.FormlessHTTPFactory
+    assert daphne.server.HTTPFactory is daphne_tuning.LimitedHTTPFactory
     assert tcp.Port.transport is daphne_tuning.CoalescingServer
 
 

@@ -178,7 +178,7 @@ def test_metrics_expose_counters_after_requests(usage_proxy: Proxy) -> None:
     proxy = usage_proxy
     run_mix(proxy)
     recorder.flush(10)
-    text = httpx.get(f"{proxy.url}/metrics").text
+    text = httpx.get(f"{proxy.url}/metrics", headers={"Authorization": f"Bearer {proxy.key}"}).text
     assert 'llmproxy_requests_total{backend="openai",model="gpt-4o",status="200"}' in text
     assert 'llmproxy_tokens_total{backend="openrouter",kind="input",model="openai/gpt-4"}' in text
     assert "llmproxy_request_latency_seconds_bucket" in text and "llmproxy_time_to_first_token_seconds_count" in text
@@ -212,7 +212,7 @@ def test_fields_another_protocol_does_not_take_are_counted_by_name(usage_proxy: 
         assert resp.status_code == 200
     assert proxy.fakes.openai.chat_requests()[-1].body["x_future_field"] == {"a": 1}
     assert "x_future_field" not in proxy.fakes.anthropic.chat_requests()[-1].body
-    text = httpx.get(f"{proxy.url}/metrics").text
+    text = httpx.get(f"{proxy.url}/metrics", headers={"Authorization": f"Bearer {proxy.key}"}).text
     assert 'llmproxy_dropped_fields_total{backend="anthropic",client="openai_chat",field="x_future_field"}' in text
 
 

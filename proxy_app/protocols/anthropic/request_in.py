@@ -140,6 +140,8 @@ def _tools_in(payload: dict[str, Any]) -> list[c.Tool] | None:
             tools.append(c.Tool(name, extra=unmodelled(tool, ("name",))))
             continue
         description = tool.get("description")
+        if not isinstance(description, str | None):
+            raise c.ProxyError(f"'tools[{i}].description' must be a string", param=f"tools[{i}].description")
         tools.append(c.Tool(name, description, schema, extra=unmodelled(tool, ("name", "description", "input_schema"))))
     return tools
 

@@ -102,7 +102,7 @@ def _system_in(value: Any, ids: CallIds) -> c.Message | None:
         raise c.ProxyError("'systemInstruction' must be a Content object with parts", param="systemInstruction")
     value = camel_keys(value)
     parts = [
-        part_in(p, f"systemInstruction.parts[{j}]", ids, model_turn=False) for j, p in enumerate(value["parts"])
+        part_in(p, f"systemInstruction.parts[{j}]", ids, model_turn=False) for j, p in enumerate(value.get("parts", []))
     ]
     return c.Message("system", parts, extra=without(value, "parts") or None)
 
@@ -132,6 +132,8 @@ def _tools_in(value: Any) -> tuple[list[c.Tool] | None, list[dict[str, Any]] | N
                 decl = camel_keys(decl) if isinstance(decl, dict) else decl
                 if not isinstance(decl, dict) or not isinstance(decl.get("name"), str) or not decl["name"]:
                     raise c.ProxyError(f"'{where}.name' is required", param=f"{where}.name")
+                if not isinstance(decl.get("description"), str | None):
+                    raise c.ProxyError(f"'{where}.description' must be a string", param=f"{where}.description")
                 tool = c.Tool(decl["name"], decl.get("description"))
                 extra = without(decl, "name", "description", "parameters", "parametersJsonSchema")
                 if isinstance(decl.get("parametersJsonSchema"), dict):

@@ -29,7 +29,8 @@ def schema_to_gemini(schema: Any) -> dict[str, Any]:
     """
     if not isinstance(schema, dict):
         return {}
-    defs = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})}
+    defs = {name: sub for key in ("definitions", "$defs") if isinstance(found := schema.get(key), dict)
+            for name, sub in found.items()}
     return _schema_node(schema, defs, ())
 
 
@@ -45,14 +46,18 @@ def _resolve_ref(ref: Any, defs: dict[str, Any]) -> tuple[str, Any] | None:
 
 def _merge_all_of(node: dict[str, Any]) -> dict[str, Any]:
     merged = without(node, "allOf")
-    for sub in node.get("allOf") or []:
+    parts = node.get("allOf")
+    for sub in parts if isinstance(parts, list) else ():
         if not isinstance(sub, dict):
             continue
         for key, value in sub.items():
             if key == "properties" and isinstance(value, dict):
-                merged["properties"] = {**(merged.get("properties") or {}), **value}
+                own = merged.get("properties")
+                merged["properties"] = {**(own if isinstance(own, dict) else {}), **value}
             elif key == "required" and isinstance(value, list):
-                merged["required"] = list(dict.fromkeys([*(merged.get("required") or []), *value]))
+                own = merged.get("required")
+                names = [*(own if isinstance(own, list) else []), *value]
+                merged["required"] = list(dict.fromkeys(n for n in names if isinstance(n, str)))
             else:
                 merged.setdefault(key, value)
     return merged
@@ -125,8 +130,9 @@ def _schema_node(node: Any, defs: dict[str, Any], seen: tuple[str, ...]) -> dict
                 out["properties"] = props
         elif key == "items":
             out["items"] = _schema_node(value[0] if isinstance(value, list) and value else value, defs, seen)
-        elif key == "required":
-            names = [n for n in value if isinstance(n, str) and n in (node.get("properties") or {})]
+        elif key == "required" and isinstance(value, list):
+            props = node.get("properties")
+            names = [n for n in value if isinstance(n, str) and isinstance(props, dict) and n in props]
             if names:
                 out["required"] = names
         elif key == "format":

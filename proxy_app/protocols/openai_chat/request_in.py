@@ -80,13 +80,20 @@ def _message_to_canonical(msg: Any, i: int) -> c.Message:
         if isinstance(reasoning, str) and reasoning:
             parts.append(c.ThinkingPart(reasoning))
         parts.extend(_content_to_parts(msg.get("content"), where))
-        for j, call in enumerate(msg.get("tool_calls") or []):
+        calls = msg.get("tool_calls") or []
+        if not isinstance(calls, list):
+            raise c.ProxyError(f"'{where}.tool_calls' must be an array", param=f"{where}.tool_calls")
+        for j, call in enumerate(calls):
             fn = call.get("function") if isinstance(call, dict) else None
             if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
                 raise c.ProxyError(
                     f"'{where}.tool_calls[{j}].function.name' is required", param=f"{where}.tool_calls[{j}]"
                 )
             args = fn.get("arguments")
+            if args is not None and not isinstance(args, str):
+                field = f"{where}.tool_calls[{j}].function.arguments"
+                raise c.ProxyError(f"Invalid type for '{field}': expected a string, but got {type(args).__name__} "
+                                   "instead.", param=field, code="invalid_type")
             parts.append(c.ToolCallPart(str(call.get("id") or new_id("call_")), fn["name"], args or "{}"))
         # an audio reference or a refusal of an earlier answer: OpenAI's own, kept for OpenAI only
         kept: dict[str, Any] = {k: msg[k] for k in ("audio", "refusal") if msg.get(k) is not None}
@@ -112,6 +119,12 @@ def _tools_to_canonical(payload: dict[str, Any]) -> list[c.Tool] | None:
         fn = tool.get("function") if isinstance(tool, dict) else None
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
             raise c.ProxyError(f"'tools[{i}].function.name' is required", param=f"tools[{i}].function.name")
+        if not isinstance(fn.get("description"), str | None):
+            raise c.ProxyError(f"'tools[{i}].function.description' must be a string",
+                               param=f"tools[{i}].function.description")
+        if not isinstance(fn.get("parameters"), dict | None):
+            raise c.ProxyError(f"'tools[{i}].function.parameters' must be an object",
+                               param=f"tools[{i}].function.parameters")
         extra = {k: v for k, v in fn.items() if k not in ("name", "description", "parameters")} or None
         tools.append(c.Tool(fn["name"], fn.get("description"), fn.get("parameters"), extra=extra))
     return tools

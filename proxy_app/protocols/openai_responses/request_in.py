@@ -187,6 +187,14 @@ def _input_in(value: Any) -> list[c.Message]:
     return turns.messages
 
 
+def _check_function(tool: dict[str, Any], where: str) -> None:
+    """A function tool's description and parameters have the types every backend expects."""
+    if not isinstance(tool.get("description"), str | None):
+        raise c.ProxyError(f"'{where}.description' must be a string", param=f"{where}.description")
+    if not isinstance(tool.get("parameters"), dict | None):
+        raise c.ProxyError(f"'{where}.parameters' must be an object", param=f"{where}.parameters")
+
+
 def _tools_in(value: Any) -> tuple[list[c.Tool] | None, list[dict[str, Any]]]:
     if value is None:
         return None, []
@@ -200,8 +208,11 @@ def _tools_in(value: Any) -> tuple[list[c.Tool] | None, list[dict[str, Any]]]:
         if tool.get("type") == "namespace" and isinstance(tool.get("name"), str):
             # a group of client-run functions (Codex's multi_agent_v1, MCP servers): every backend
             # takes them as plain functions under reversible flat names (see ``namespaces``)
+            if not isinstance(tool.get("tools") or [], list):
+                raise c.ProxyError(f"'tools[{i}].tools' must be an array", param=f"tools[{i}].tools")
             members = [t for t in tool.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function"]
-            for member in members:
+            for j, member in enumerate(members):
+                _check_function(member, f"tools[{i}].tools[{j}]")
                 if isinstance(member.get("name"), str):
                     tools.append(c.Tool(flat_name(tool["name"], member["name"]), member.get("description"),
                                         member.get("parameters")))
@@ -211,6 +222,7 @@ def _tools_in(value: Any) -> tuple[list[c.Tool] | None, list[dict[str, Any]]]:
             continue
         if not isinstance(tool.get("name"), str):
             raise c.ProxyError(f"'tools[{i}].name' is required", param=f"tools[{i}].name")
+        _check_function(tool, f"tools[{i}]")
         extra = {k: v for k, v in tool.items() if k not in ("type", "name", "description", "parameters")} or None
         tools.append(c.Tool(tool["name"], tool.get("description"), tool.get("parameters"), extra=extra))
     return (tools or None), builtin

@@ -81,3 +81,16 @@ def test_it_converts_gemini_schemas_back_to_json_schema() -> None:
         {"type": "OBJECT", "properties": {"n": {"type": "STRING", "nullable": True, "example": "x"}},
          "propertyOrdering": ["n"]}
     ) == {"type": "object", "properties": {"n": {"type": ["string", "null"], "examples": ["x"]}}}
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"a": {"type": "string"}}, "required": "a"},
+    {"type": "object", "properties": ["a"], "required": ["a"]},
+    {"type": "object", "required": [{"a": 1}, "a"], "properties": {"a": {}}},
+    {"$defs": [1, 2], "definitions": "x", "type": "object"},
+    {"allOf": {"type": "object"}},
+    {"allOf": [{"properties": {"a": {}}, "required": [["a"], "a"]}], "properties": ["b"], "required": 3},
+])
+def test_a_malformed_schema_from_a_client_is_converted_without_a_crash(schema: dict) -> None:
+    """What a fuzzer sends as a tool's parameters (found by tests/fuzz): no exception, a dict out."""
+    assert isinstance(g.schema_to_gemini(schema), dict)
