@@ -17,7 +17,6 @@ kind (Ctrl-C twice) stops at once. Websocket connections (the live inspector) ar
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 import time
@@ -25,13 +24,10 @@ from typing import Any
 
 from daphne.http_protocol import WebRequest
 
+from llmproxy_site.server.shutdown_signal import SHUTDOWN_MESSAGE
+
 logger = logging.getLogger("llmproxy.server")
 
-# The cancellation message of a request cancelled because the server is stopping (not because its
-# client went away), for the application to tell the two apart; and uvicorn's, when its
-# ``timeout_graceful_shutdown`` (runproxy sets SHUTDOWN_GRACE_SECONDS) runs out.
-SHUTDOWN_MESSAGE = "server shutdown"
-UVICORN_SHUTDOWN_MESSAGE = "Task cancelled, timeout graceful shutdown exceeded"
 WRAP_UP_SECONDS = 2.0
 POLL_SECONDS = 0.1
 
@@ -112,12 +108,6 @@ def twisted_reactor() -> Any:
     from twisted.internet import reactor
 
     return reactor
-
-
-def cancelled_by_shutdown(exc: BaseException) -> bool:
-    """Whether a request's ``CancelledError`` comes from the server stopping (either server), not its
-    client leaving (the client-disconnect cancellations carry no message)."""
-    return isinstance(exc, asyncio.CancelledError) and exc.args[:1] in ((SHUTDOWN_MESSAGE,), (UVICORN_SHUTDOWN_MESSAGE,))
 
 
 def graceful(server_class: type, *, grace_seconds: float) -> type:

@@ -4,6 +4,7 @@ the proxy-key check of its non-chat views."""
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -17,6 +18,8 @@ from proxy_app.core import canonical as c
 from proxy_app.protocols.contract import StreamEncoding, WireProtocol
 
 UNKNOWN_PATH_SHOWN = 200  # characters of an unknown path echoed in its 404
+
+logger = logging.getLogger("llmproxy.frontend")
 
 
 class Frontend:
@@ -39,7 +42,8 @@ class Frontend:
         headers = {}
         if err.retry_after is not None:
             headers["Retry-After"] = str(max(1, round(err.retry_after)))
-        return json_response(self.protocol.error_body(err), status=err.status, headers=headers)
+        body = self.protocol.error_body(err)
+        return json_response(body, status=_code_in(body) or err.status, headers=headers)
 
     async def unknown_endpoint(self, request: HttpRequest) -> HttpResponse:
         """The catch-all under this protocol's prefix: an unknown path is a 404 the client's SDK can
@@ -64,6 +68,14 @@ class Frontend:
         return self.protocol.StreamEncoder(model=self.client_model(chat), include_usage=chat.include_usage)
 
 
+def _code_in(body: Any) -> int | None:
+    """The HTTP status an error body names itself, where its protocol has one (Gemini's ``error.code``:
+    a 529 from another protocol's backend is Gemini's 503 UNAVAILABLE, body and status alike)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, int) and 400 <= code < 600 else None
+
+
 View = Callable[..., Coroutine[Any, Any, HttpResponseBase]]
 
 
@@ -79,6 +91,9 @@ def keyed_view(frontend: Frontend) -> Callable[[View], View]:
                 return await view(request, *args, **kwargs)
             except c.ProxyError as err:
                 return frontend.error_response(err)
+            except Exception:  # a bug: still an error the client's SDK can read, not Django's HTML page
+                logger.exception("unexpected error serving %s", request.path)
+                return frontend.error_response(c.internal_error())
 
         return wrapped
 

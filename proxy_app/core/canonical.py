@@ -294,6 +294,12 @@ class ProxyError(Exception):
         return f"ProxyError({self.status}, {self.kind}, {self.message!r})"
 
 
+def internal_error() -> ProxyError:
+    """What a client gets for a bug of the proxy's: a 500 in its protocol, without the details (logged,
+    never sent: an exception's text may hold anything)."""
+    return ProxyError("internal proxy error", kind="api_error")
+
+
 @dataclass(frozen=True, slots=True)
 class UpstreamError:
     """A provider's error answer as it came: a client of the same protocol gets it unmodified (its

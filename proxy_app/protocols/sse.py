@@ -22,18 +22,24 @@ class SSEParser:
 
     ``feed(bytes)`` returns the complete ``(event, data)`` pairs seen so far; partial
     lines are kept until the next chunk. Handles ``\\n``, ``\\r\\n`` and ``\\r`` line ends,
-    multi-line ``data`` fields and comment lines.
+    multi-line ``data`` fields and comment lines. An unfinished line is kept as the pieces that
+    came and joined once it ends: a long line arriving in many chunks costs its length, not its
+    length times the number of chunks.
     """
 
-    __slots__ = ("_buffer", "_event", "_data")
+    __slots__ = ("_pending", "_event", "_data")
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._pending: list[bytes] = []
         self._event: str | None = None
         self._data: list[bytes] = []
 
     def feed(self, chunk: bytes) -> list[tuple[str | None, str]]:
-        buffer = self._buffer + chunk
+        if b"\n" not in chunk and b"\r" not in chunk:
+            if chunk:
+                self._pending.append(chunk)
+            return []
+        buffer = b"".join([*self._pending, chunk]) if self._pending else chunk
         if b"\r" in buffer:
             # keep a trailing lone \r: it may be the first half of \r\n
             tail = b"\r" if buffer.endswith(b"\r") else b""
@@ -41,7 +47,8 @@ class SSEParser:
                 buffer = buffer[:-1]
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + tail
         lines = buffer.split(b"\n")
-        self._buffer = lines.pop()
+        rest = lines.pop()
+        self._pending = [rest] if rest else []
         out: list[tuple[str | None, str]] = []
         for line in lines:
             if not line:
@@ -63,5 +70,5 @@ class SSEParser:
 
     def close(self) -> list[tuple[str | None, str]]:
         """Flush an event left unterminated at the end of the stream."""
-        out = self.feed(b"\n\n") if (self._buffer or self._data) else []
+        out = self.feed(b"\n\n") if (self._pending or self._data) else []
         return out

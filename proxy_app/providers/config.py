@@ -33,7 +33,10 @@ PROVIDERS: dict[str, ProviderDefaults] = {
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Seconds: a whole non-streamed call, connecting, waiting for the first byte, and between chunks."""
+    """Seconds: a whole non-streamed call (``total``; also its only bound on the wait for the answer's
+    head, which comes when the whole answer is ready), connecting, a stream's wait for the response
+    head (``first_byte``), and each wait for more of a body (``idle``: what bounds a stream, whose
+    length is the client's business)."""
 
     total: float | None = None
     connect: float | None = None

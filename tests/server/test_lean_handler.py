@@ -19,8 +19,9 @@ def test_the_handler_fits_the_installed_django() -> None:
 
 
 @pytest.fixture(autouse=True)
-def no_usage_rows(settings: Any) -> None:
-    settings.USAGE_RECORDING_ENABLED = False  # these tests have no database
+def no_usage_rows(settings: Any, db: None) -> None:
+    """The database only for the proxy keys' lookup (none: open access); no usage rows are written."""
+    settings.USAGE_RECORDING_ENABLED = False
 
 
 async def call(handler: LeanASGIHandler, method: str, path: str, body: bytes = b"") -> list[dict[str, Any]]:
