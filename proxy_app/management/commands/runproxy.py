@@ -209,7 +209,10 @@ class Command(BaseCommand):
 
     def _admin_login(self) -> str:
         """How to log in to the admin; on the first start this creates the operator account (only
-        here, in the process that starts the workers)."""
+        here, in the process that starts the workers). Without password logins, single sign-on is the way."""
+        if not settings.ADMIN_PASSWORD_LOGIN:
+            return (f"log in with {settings.OIDC_PROVIDER_NAME} (password logins are off)" if settings.OIDC_ENABLED
+                    else "password logins are off (ADMIN_PASSWORD_LOGIN=false) and no single sign-on is configured")
         try:
             account = ensure_operator_account()
         except DatabaseError:

@@ -1,0 +1,116 @@
+"""Headless Chromium logs in to the real ``runproxy`` through a real OpenID Connect provider, and out again.
+
+The provider is tests/sso_idp (django-oauth-toolkit) on loopback; its login form is filled in as a person
+would. Uses Debian's ``chromium`` and ``chromium-driver`` like tests/admin/test_browser.py: nothing is
+downloaded. Screenshots land in ``tests/artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from proxy_app.operations.sso_backend import NOT_IN_ALLOWED_GROUPS
+from tests.admin.test_browser import ARTIFACTS, CHROMEDRIVER, CHROMIUM, WAIT_SECONDS
+from tests.conftest import Fakes, free_port
+from tests.integration.test_runproxy_processes import ProxyProcess
+from tests.sso_idp.harness import (
+    ALICE,
+    MALLORY,
+    PROVIDER_NAME,
+    IdentityProvider,
+    Person,
+    start_sso_proxy,
+    stop_and_scan,
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium: apt-get install chromium chromium-driver"),
+]
+
+
+@pytest.fixture
+def sso_proxy(tmp_path: Path, fakes: Fakes) -> Iterator[ProxyProcess]:
+    port = free_port()
+    idp = IdentityProvider(tmp_path, port=free_port(), proxy_urls=[f"http://127.0.0.1:{port}"])
+    proxy = start_sso_proxy(tmp_path / "proxy", fakes, idp, port)
+    try:
+        idp.wait_ready()
+        proxy.wait_ready()
+        yield proxy
+    finally:
+        stop_and_scan([proxy, idp], (tmp_path / "proxy" / "proxy.sqlite3",))
+
+
+@pytest.fixture
+def chromium(tmp_path: Path) -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1400,1100", f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(WAIT_SECONDS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_an_operator_logs_in_with_the_identity_provider_and_out_and_an_outsider_is_refused(
+    sso_proxy: ProxyProcess, chromium: object
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = chromium
+    wait = WebDriverWait(driver, WAIT_SECONDS)  # type: ignore[arg-type]
+
+    def path() -> str:
+        return str(driver.current_url).removeprefix(sso_proxy.url).split("?")[0]  # type: ignore[attr-defined]
+
+    def sign_in_with_provider(person: Person) -> None:
+        button = wait.until(ec.element_to_be_clickable((By.ID, "sso-login")))
+        assert button.text == f"Log in with {PROVIDER_NAME}"
+        button.click()
+        wait.until(ec.presence_of_element_located((By.ID, "idp-login")))  # the provider's own page
+        assert not driver.current_url.startswith(sso_proxy.url)  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "idp-username").send_keys(person.username)  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "idp-password").send_keys(person.password)  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "idp-submit").click()  # type: ignore[attr-defined]
+
+    # The dashboard asks for a login; the provider's form; back on the dashboard.
+    driver.get(f"{sso_proxy.url}/admin/dashboard/")  # type: ignore[attr-defined]
+    wait.until(lambda _: path() == "/admin/login/")
+    driver.save_screenshot(str(ARTIFACTS / "sso-login-page.png"))  # type: ignore[attr-defined]
+    sign_in_with_provider(ALICE)
+    wait.until(ec.presence_of_element_located((By.ID, "chart-requests")))
+    assert path() == "/admin/dashboard/"
+    assert ALICE.email in driver.find_element(By.ID, "user-tools").text.lower()  # type: ignore[attr-defined]
+    driver.save_screenshot(str(ARTIFACTS / "sso-dashboard.png"))  # type: ignore[attr-defined]
+
+    # Log out: through the provider's logout, back to the login page; the dashboard is closed again.
+    driver.find_element(By.CSS_SELECTOR, "#logout-form button").click()  # type: ignore[attr-defined]
+    wait.until(lambda _: path() == "/admin/login/")
+    driver.get(f"{sso_proxy.url}/admin/dashboard/")  # type: ignore[attr-defined]
+    wait.until(lambda _: path() == "/admin/login/")
+
+    # Someone outside the allowed groups signs in at the provider and is refused here.
+    sign_in_with_provider(MALLORY)
+    message = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "ul.messagelist li.error")))
+    assert message.text == NOT_IN_ALLOWED_GROUPS
+    assert path() == "/admin/login/"
+    driver.save_screenshot(str(ARTIFACTS / "sso-refused.png"))  # type: ignore[attr-defined]
+    driver.get(f"{sso_proxy.url}/admin/dashboard/")  # type: ignore[attr-defined]
+    wait.until(lambda _: path() == "/admin/login/")
