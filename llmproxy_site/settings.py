@@ -182,6 +182,36 @@ OPENROUTER_HTTP_REFERER = env("OPENROUTER_HTTP_REFERER", default="https://github
 OPENROUTER_APP_TITLE = env("OPENROUTER_APP_TITLE", default="llm-interactive-proxy")
 ANTHROPIC_VERSION = env("ANTHROPIC_VERSION", default="2023-06-01")
 
+# ---------------------------------------------------------------- admin login and single sign-on
+
+# OpenID Connect login for the admin and dashboard (proxy_app/operations/sso.py): off unless OIDC_CLIENT_ID
+# and OIDC_ISSUER (endpoints discovered from <issuer>/.well-known/openid-configuration on first use) or the
+# explicit endpoints are set. The provider redirects back to <proxy>/admin/sso/callback/.
+OIDC_ISSUER = env("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", default="")
+OIDC_AUTHORIZATION_ENDPOINT = env("OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_TOKEN_ENDPOINT = env("OIDC_TOKEN_ENDPOINT", default="")
+OIDC_USERINFO_ENDPOINT = env("OIDC_USERINFO_ENDPOINT", default="")
+OIDC_JWKS_URI = env("OIDC_JWKS_URI", default="")
+OIDC_END_SESSION_ENDPOINT = env("OIDC_END_SESSION_ENDPOINT", default="")  # logout there too ("": local only)
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="single sign-on")  # the button: "Log in with ..."
+OIDC_SCOPES = env("OIDC_SCOPES", default="openid email profile")
+OIDC_SIGN_ALGO = env("OIDC_SIGN_ALGO", default="RS256")
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)  # seconds, for each call to the provider
+# Members of these groups (the claim OIDC_GROUPS_CLAIM; a dotted name reaches into nested claims) are
+# superusers or staff; anyone else is refused.
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_SUPERUSER_GROUPS = env.list("OIDC_SUPERUSER_GROUPS", default=[])
+OIDC_STAFF_GROUPS = env.list("OIDC_STAFF_GROUPS", default=[])
+# false: no password login anywhere (Django's password backend is left out; the admin shows only SSO).
+ADMIN_PASSWORD_LOGIN = env.bool("ADMIN_PASSWORD_LOGIN", default=True)
+OIDC_ENABLED = bool(OIDC_CLIENT_ID and (OIDC_ISSUER or OIDC_AUTHORIZATION_ENDPOINT))
+AUTHENTICATION_BACKENDS = [
+    *(["proxy_app.operations.sso_backend.GroupMappedOIDCBackend"] if OIDC_ENABLED else []),
+    *(["django.contrib.auth.backends.ModelBackend"] if ADMIN_PASSWORD_LOGIN else []),
+]
+
 # ---------------------------------------------------------------- celery
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
@@ -223,6 +253,15 @@ USAGE_SHUTDOWN_FLUSH_SECONDS = env.float("USAGE_SHUTDOWN_FLUSH_SECONDS", default
 USAGE_RETENTION_DAYS = env.int("USAGE_RETENTION_DAYS", default=90)  # raw records; rollups are kept
 USAGE_CAPTURE_BODIES = env.bool("USAGE_CAPTURE_BODIES", default=False)
 USAGE_CAPTURE_RETENTION_DAYS = env.int("USAGE_CAPTURE_RETENTION_DAYS", default=7)
+# OpenTelemetry traces (proxy_app/operations/tracing.py), off unless an OTLP/HTTP collector is named
+# (spans go to <endpoint>/v1/traces; OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME and
+# OTEL_RESOURCE_ATTRIBUTES are read by the SDK itself). Prompts and answers only with OTEL_CAPTURE_CONTENT.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_CAPTURE_CONTENT = env.bool("OTEL_CAPTURE_CONTENT", default=False)
+OTEL_BSP_SCHEDULE_DELAY = env.int("OTEL_BSP_SCHEDULE_DELAY", default=1000)  # ms between span exports
+# The share (0-1) of the traces the proxy starts that are recorded (parent-based trace-id ratio: a
+# client's traceparent decides for its own); each recorded request costs ~5-10 % of its CPU (README).
+OTEL_TRACES_SAMPLER_ARG = env.float("OTEL_TRACES_SAMPLER_ARG", default=1.0)
 USAGE_ROLLUP_INTERVAL_SECONDS = env.int("USAGE_ROLLUP_INTERVAL_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "usage-rollup": {"task": "usage_app.rollup_usage", "schedule": float(USAGE_ROLLUP_INTERVAL_SECONDS)},

@@ -12,3 +12,7 @@ class ProxyAppConfig(AppConfig):
         from proxy_app.upstream.transports import selected
 
         selected()  # a wrong PROXY_UPSTREAM_TRANSPORT stops the start, not the first upstream call
+
+        from proxy_app.operations.tracing import tracing_configure
+
+        tracing_configure()  # OpenTelemetry traces, when OTEL_EXPORTER_OTLP_ENDPOINT is set

@@ -8,6 +8,7 @@ client's protocol by the frontend that called in.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ from proxy_app.chat.bodies import read_json
 from proxy_app.chat.pipeline import FrontendLike, answer_directly, resolve_route, serve_chat
 from proxy_app.chat.reasoning_state import restore as reasoning_restore
 from proxy_app.core import canonical as c
+from proxy_app.core import tracing
 from proxy_app.core.context import RequestContext, finish_request
 from proxy_app.core.principal import Principal
 from proxy_app.guards.apply import inject_tool_loop_warning, redact_request
@@ -62,6 +64,8 @@ async def handle_chat(
 ) -> HttpResponseBase:
     """The whole life of one chat request, with every failure answered in the client's protocol."""
     ctx = RequestContext(protocol=frontend.name, path=request.path)
+    if tracing.active is not None:
+        ctx.trace = tracing.active.request_started(ctx, request.headers)
     try:
         principal = await require_principal(request)
         ctx.principal_name, ctx.principal_key_id = principal.owner_label, principal.key_id
@@ -96,12 +100,18 @@ async def handle_chat(
             await reasoning_restore(chat, ctx.session_key)
         return await serve_chat(frontend, chat, ctx, plan)
     except c.ProxyError as err:
-        ctx.status, ctx.error_type, ctx.error_message = err.status, err.kind, err.message
+        response = frontend.error_response(err)
+        # the status the client got (a protocol may name another: Gemini has no 529)
+        ctx.status, ctx.error_type, ctx.error_message = response.status_code, err.kind, err.message
         finish_request(ctx)
-        return frontend.error_response(err)
+        return response
+    except asyncio.CancelledError:  # the client left while the proxy waited (for the upstream, say)
+        ctx.client_disconnected, ctx.status = True, 499
+        finish_request(ctx)
+        raise
     except Exception:
         logger.exception("unexpected error serving %s", request.path)
-        internal = c.ProxyError("internal proxy error", kind="api_error")
+        internal = c.internal_error()
         ctx.status, ctx.error_type, ctx.error_message = internal.status, internal.kind, internal.message
         finish_request(ctx)
         return frontend.error_response(internal)

@@ -17,6 +17,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
 from commands_app.routes import route_lookup
+from llmproxy_site.server.shutdown_signal import cancelled_by_shutdown
 from proxy_app.chat import reasoning_state
 from proxy_app.core import canonical as c
 from proxy_app.core.context import AttemptRecord, RequestContext, emit_live, finish_request, live_observers
@@ -30,6 +31,7 @@ from proxy_app.routing.targets import Attempt, Target, parse_target, plan_attemp
 
 logger = logging.getLogger("llmproxy.pipeline")
 
+SHUTTING_DOWN = "the proxy is shutting down: retry the request"
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504, 529})
 
 # ``ChatRequest.meta`` keys: the ``backend:model`` that answered, and whether a failover route chose it.
@@ -136,6 +138,9 @@ class AttemptRunner:
             self._retries_of[attempt.target] = (previous if previous is not None else -1) + 1
             key = runtime.pool.key(attempt.key_index)
             ctx.backend, ctx.model, ctx.key_hint = runtime.name, model, mask_secret(key)
+            if ctx.trace is not None:
+                ctx.trace.attempt_started(backend=runtime.name, model=model, key_hint=ctx.key_hint,
+                                          base_url=runtime.spec.base_url, retry=self._retries_of[attempt.target])
             started = time.perf_counter()
             try:
                 result = await call(runtime, model, key)
@@ -145,6 +150,8 @@ class AttemptRunner:
             ctx.attempts.append(
                 AttemptRecord(runtime.name, model, mask_secret(key), "ok", 200, (time.perf_counter() - started) * 1000.0)
             )
+            if ctx.trace is not None:
+                ctx.trace.attempt_ended(ctx.attempts[-1], "")
             self.served_model = f"{runtime.name}:{model}"
             self._current = (attempt, runtime, key, started)
             return result
@@ -171,6 +178,8 @@ class AttemptRunner:
         latency = (time.perf_counter() - started) * 1000.0
         self.ctx.attempts.append(AttemptRecord(runtime.name, attempt.target.model, mask_secret(key), err.message,
                                                err.status, latency))
+        if self.ctx.trace is not None:
+            self.ctx.trace.attempt_ended(self.ctx.attempts[-1], err.kind)
         self.errors.append((attempt, err))
         if err.status == 429:
             await runtime.pool.cool_down(attempt.key_index, attempt.target.model,
@@ -216,7 +225,7 @@ async def serve_chat(
 ) -> HttpResponseBase:
     """Answer ``chat`` along ``plan`` in ``frontend``'s protocol, streamed or not."""
     ctx.stream = chat.stream
-    if settings.USAGE_CAPTURE_BODIES:
+    if settings.USAGE_CAPTURE_BODIES or (ctx.trace is not None and ctx.trace.captures_content):
         ctx.extra["prompt"] = prompt_for_capture(chat)
         ctx.answer_parts = []
     if live_observers:
@@ -342,7 +351,7 @@ def _internal_error(where: str) -> c.StreamError:
     stream ends with its protocol's error event, the request recorded as failed, instead of the
     connection being cut off with a 200 on record."""
     logger.exception("unexpected error %s", where)
-    return c.StreamError(c.ProxyError("internal proxy error", kind="api_error"))
+    return c.StreamError(c.internal_error())
 
 
 def _streaming_response(body: AsyncIterator[bytes], encoder: StreamEncoding) -> StreamingHttpResponse:
@@ -397,10 +406,15 @@ async def _stream_body(
         if not ended:
             # upstream closed without a final event: end the client's stream properly anyway
             yield encoder.encode(c.StreamEnd("end_turn", ctx.usage))
-    except asyncio.CancelledError:
-        ctx.client_disconnected = True
-        ctx.status = 499
-        raise
+    except asyncio.CancelledError as exc:
+        if not cancelled_by_shutdown(exc):
+            ctx.client_disconnected = True
+            ctx.status = 499
+            raise
+        # the grace period is over: the client gets its protocol's error event, not a cut-off body
+        error = c.StreamError(c.ProxyError(SHUTTING_DOWN, kind="unavailable"))
+        _observe(error, ctx, chat)
+        yield encoder.encode(error)
     finally:
         if ctx.answer_parts is not None:
             ctx.extra["answer"] = "".join(ctx.answer_parts)

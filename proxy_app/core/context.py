@@ -6,9 +6,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proxy_app.core.canonical import Usage
+
+if TYPE_CHECKING:
+    from proxy_app.core.tracing import RequestTrace
 
 
 @dataclass(slots=True)
@@ -55,6 +58,7 @@ class RequestContext:
     answer_chars: int = 0  # streamed answer length, for estimating usage the upstream did not report
     answer_parts: list[str] | None = None  # the streamed answer, kept only when body capture is on
     extra: dict[str, Any] = field(default_factory=dict)
+    trace: RequestTrace | None = None  # the request's spans, when tracing is on (proxy_app.core.tracing)
 
     @property
     def session_key(self) -> str:

@@ -24,7 +24,14 @@ from proxy_app.protocols.contract import WireProtocol
 from proxy_app.protocols.sse import SSEParser
 from proxy_app.providers.config import BackendSpec
 from proxy_app.providers.params import adapt_params
-from proxy_app.upstream.client import body_chunks, get_client, read_body, release_after_body, send
+from proxy_app.upstream.client import (
+    ResponseTooLarge,
+    body_chunks,
+    get_client,
+    read_body,
+    release_after_body,
+    send,
+)
 
 logger = logging.getLogger("llmproxy.backends")
 
@@ -74,6 +81,25 @@ def note_dropped_fields(req: c.ChatRequest, body: Mapping[str, Any], backend_pro
                      ", ".join(sorted(dropped)), req.source_protocol)
 
 
+# An error answer's body past this is not read: the status, not a novel, is what a client needs.
+ERROR_BODY_LIMIT = 256 * 1024
+
+
+class MalformedAnswer(Exception):
+    """What an upstream sent is not what its protocol sends (the message says what it sent instead)."""
+
+
+def _json_object(data: str | bytes, what: str = "an answer") -> dict[str, Any]:
+    """``data`` parsed: every answer and stream event of the supported protocols is a JSON object."""
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedAnswer(f"sent {what} that is not JSON") from exc
+    if not isinstance(parsed, dict):
+        raise MalformedAnswer(f"sent {what} that is not a JSON object ({type(parsed).__name__})")
+    return parsed
+
+
 class Connector:
     """Talks to one backend. Subclasses set ``protocol`` and override the URL/header hooks."""
 
@@ -111,7 +137,9 @@ class Connector:
         try:
             parsed: Any = orjson.loads(body) if body else None
         except orjson.JSONDecodeError:
-            parsed = body.decode("utf-8", "replace")[:500]
+            # A front end's HTML error page (a CDN's 502) says nothing a client can use: the status does.
+            html = "html" in headers.get("content-type", "") or body.lstrip()[:1] == b"<"
+            parsed = None if html else body.decode("utf-8", "replace")[:500]
         err = self.protocol.error_to_canonical(status, parsed)
         header_delay = retry_after_from_headers(headers)
         if header_delay is not None:
@@ -142,32 +170,41 @@ class Connector:
         try:
             async with asyncio.timeout(self.first_byte_timeout):
                 response = await send(self.spec.base_url, "POST", self.url(model, stream=True), content=body,
-                                      headers=self.headers(key, req), timeout=self.http_timeout)
+                                      headers=self.headers(key, req), timeout=self.http_timeout,
+                                      head_timeout=self.first_byte_timeout)
         except (TimeoutError, httpx.TransportError) as exc:
             raise transport_error(exc, self.name) from exc
         done = False
         try:
             if response.status_code >= 400:
-                raise self.error_from_response(response.status_code, await read_body(response), response.headers)
+                raise await self._error_answer(response)
             parser = SSEParser()
             decoder = self.protocol.StreamDecoder()
+            limit = settings.PROXY_MAX_RESPONSE_BYTES
+            unparsed = 0  # bytes received since the last whole event
             try:
                 # Reading stops at [DONE], not at the end of the body: the client's stream ends (and
                 # the request is finished and recorded) without waiting for the upstream to close it.
                 async for chunk in body_chunks(response):
-                    for event_name, data in parser.feed(chunk):
+                    unparsed += len(chunk)
+                    if unparsed > limit:
+                        raise MalformedAnswer(f"sent a stream event larger than {limit} bytes")
+                    events = parser.feed(chunk)
+                    if events:
+                        unparsed = 0
+                    for event_name, data in events:
                         if data == "[DONE]":
                             done = True
                             break
-                        for event in decoder.feed(orjson.loads(data), event_name):
+                        for event in decoder.feed(_json_object(data, "a stream event"), event_name):
                             yield event
                     if done:
                         break
             except httpx.TransportError as exc:
                 yield c.StreamError(transport_error(exc, self.name, streaming=True))
                 return
-            except orjson.JSONDecodeError:
-                yield c.StreamError(c.ProxyError(f"backend '{self.name}' sent a malformed stream event", kind="bad_gateway"))
+            except MalformedAnswer as exc:
+                yield c.StreamError(c.ProxyError(f"backend '{self.name}' {exc}", kind="bad_gateway"))
                 return
             for event in decoder.finish():
                 yield event
@@ -177,6 +214,15 @@ class Connector:
             else:  # at the end of the body, or stopped early (client gone, guard): closed, cancelling it
                 await response.aclose()
 
+    async def _error_answer(self, response: httpx.Response) -> c.ProxyError:
+        """An error status's answer as a ``ProxyError``; a body that breaks off or is far too large
+        leaves the status to speak for itself."""
+        try:
+            content = await read_body(response, limit=ERROR_BODY_LIMIT)
+        except (httpx.TransportError, ResponseTooLarge):
+            content = b""
+        return self.error_from_response(response.status_code, content, response.headers)
+
     async def count_tokens(self, req: c.ChatRequest, model: str, key: str | None) -> int | None:
         """The provider's own token count for ``req``, or None where it has no counting endpoint."""
         return None
@@ -184,22 +230,28 @@ class Connector:
     async def _post_json(self, url: str, body: bytes, key: str | None, req: c.ChatRequest) -> Any:
         """POST a JSON body with the connector's auth and timeouts; the parsed JSON answer, or a
         ``ProxyError`` for any transport, HTTP or decoding failure."""
+        limit = settings.PROXY_MAX_RESPONSE_BYTES
         try:
+            # Only the total bounds the wait for the head: a non-streamed answer's head comes when
+            # the whole answer is ready, however long after the last byte of the request that is.
             async with asyncio.timeout(self.total_timeout):
-                response = await send(self.spec.base_url, "POST", url, content=body,
-                                      headers=self.headers(key, req), timeout=self.http_timeout)
+                response = await send(self.spec.base_url, "POST", url, content=body, headers=self.headers(key, req),
+                                      timeout=self.http_timeout, head_timeout=self.total_timeout)
                 try:
-                    content = await read_body(response)
+                    if response.status_code >= 400:
+                        raise await self._error_answer(response)
+                    content = await read_body(response, limit=limit)
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.TransportError) as exc:
             raise transport_error(exc, self.name) from exc
-        if response.status_code >= 400:
-            raise self.error_from_response(response.status_code, content, response.headers)
+        except ResponseTooLarge as exc:
+            raise c.ProxyError(f"backend '{self.name}' sent an answer larger than {limit} bytes",
+                               kind="bad_gateway") from exc
         try:
-            return orjson.loads(content)
-        except orjson.JSONDecodeError as exc:
-            raise c.ProxyError(f"backend '{self.name}' sent a response that is not JSON", kind="bad_gateway") from exc
+            return _json_object(content)
+        except MalformedAnswer as exc:
+            raise c.ProxyError(f"backend '{self.name}' {exc}", kind="bad_gateway") from exc
 
     async def list_models(self, key: str | None) -> list[str]:
         if self.spec.static_models:

@@ -52,6 +52,7 @@ from collections.abc import AsyncIterator
 import httpx
 from django.conf import settings
 
+from proxy_app.core.tracing import UPSTREAM_TRACE_HEADERS
 from proxy_app.upstream.defaults import DEFAULT_HEADERS
 from proxy_app.upstream.http1 import Http1Transport
 from proxy_app.upstream.transports import build_transport
@@ -115,17 +116,26 @@ def environment_proxy(base_url: str) -> str | None:
 
 
 async def send(
-    base_url: str, method: str, url: str, *, content: bytes, headers: dict[str, str], timeout: httpx.Timeout
+    base_url: str, method: str, url: str, *, content: bytes, headers: dict[str, str], timeout: httpx.Timeout,
+    head_timeout: float | None = None,
 ) -> httpx.Response:
     """Send one request on the shared client's connection pool and return the unread response.
 
     This is the hot path: straight to the client's transport, to the own one without even an
     ``httpx.Request`` (what that saves, and relies on: the module's docstring). The caller reads
     or ``aclose()``s the response.
+
+    ``head_timeout``, when given, bounds the wait for the response's head instead of ``timeout.read``,
+    which then bounds each wait for body bytes only. The library transports have one read timeout
+    for both: they get the longer of the two.
     """
+    if (trace_headers := UPSTREAM_TRACE_HEADERS.get()) is not None:  # the attempt's span, when tracing is on
+        headers = {**headers, **trace_headers}
     transport = _transports[get_client(base_url)]
     if isinstance(transport, Http1Transport):
-        return await transport.send(method, url, headers, content, timeout)
+        return await transport.send(method, url, headers, content, timeout, head_timeout=head_timeout)
+    if head_timeout is not None and timeout.read is not None and head_timeout > timeout.read:
+        timeout = httpx.Timeout(connect=timeout.connect, read=head_timeout, write=timeout.write, pool=timeout.pool)
     request = httpx.Request(method, parsed_url(url), content=content, headers=with_default_headers(headers),
                             extensions={"timeout": timeout.as_dict()})
     return await transport.handle_async_request(request)
@@ -153,9 +163,20 @@ def _uncoded(response: httpx.Response) -> bool:
     return response.headers.get("content-encoding", "identity").lower() == "identity"
 
 
-async def read_body(response: httpx.Response) -> bytes:
-    """All of an unread ``response``'s body, decoded (``aread`` without httpx's generators)."""
-    return b"".join([chunk async for chunk in body_chunks(response)])
+class ResponseTooLarge(Exception):
+    """An upstream's body went past the size its reader allows (the rest of it was not read)."""
+
+
+async def read_body(response: httpx.Response, *, limit: int | None = None) -> bytes:
+    """All of an unread ``response``'s body, decoded (``aread`` without httpx's generators);
+    ``ResponseTooLarge`` as soon as it passes ``limit`` bytes."""
+    chunks, size = [], 0
+    async for chunk in body_chunks(response):
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise ResponseTooLarge(f"more than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def release_after_body(response: httpx.Response) -> None:

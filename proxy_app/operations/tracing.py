@@ -1,0 +1,60 @@
+"""OpenTelemetry traces of the chat requests, on when ``OTEL_EXPORTER_OTLP_ENDPOINT`` names a collector.
+
+Switched on at start-up (``ProxyAppConfig.ready``). The SDK is imported only then: with tracing
+off the request path imports none of it and pays a None check (``proxy_app.core.tracing``).
+What a span holds: ``trace_spans``; where it goes: ``trace_export``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from proxy_app.core import tracing as hooks
+from proxy_app.core.context import RequestContext, on_request_finished
+
+if TYPE_CHECKING:
+    from proxy_app.operations.trace_export import SpanExport
+
+NO_SDK = ("OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry SDK is not installed: "
+          "pip install 'llm-interactive-proxy[otel]'")
+
+_exports: list[SpanExport] = []  # the one exporting, when tracing is on
+
+
+def tracing_configure() -> bool:
+    """Trace as the settings say (again, after a change); whether tracing is on."""
+    tracing_shutdown()
+    endpoint = settings.OTEL_EXPORTER_OTLP_ENDPOINT
+    if not endpoint:
+        return False
+    try:
+        from proxy_app.operations.trace_export import SpanExport
+        from proxy_app.operations.trace_spans import OtelTracing
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"{NO_SDK} ({exc})") from exc
+    export = SpanExport(endpoint, schedule_delay_ms=settings.OTEL_BSP_SCHEDULE_DELAY)
+    _exports.append(export)
+    hooks.active = OtelTracing(export.add, capture_content=settings.OTEL_CAPTURE_CONTENT,
+                               ratio=settings.OTEL_TRACES_SAMPLER_ARG)
+    on_request_finished(_request_finished)
+    return True
+
+
+def tracing_flush() -> bool:
+    """Export the finished spans now; whether all went out in time."""
+    return all(export.flush() for export in _exports)
+
+
+def tracing_shutdown() -> None:
+    """Stop tracing, exporting what is left."""
+    hooks.active = None
+    while _exports:
+        _exports.pop().shutdown()
+
+
+def _request_finished(ctx: RequestContext) -> None:
+    if ctx.trace is not None:
+        ctx.trace.finish(ctx)
