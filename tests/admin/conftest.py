@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.test import Client
+
+from tests.admin.chromium import headless_chromium
 
 STAFF_PASSWORD = "staff-password-for-tests-1"
 
@@ -32,3 +37,10 @@ def session_cookie(user: AbstractUser) -> str:
     client = Client()
     client.force_login(user)
     return f"sessionid={client.cookies['sessionid'].value}"
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    """A headless Chromium (Debian's; tests using it carry ``NEEDS_CHROMIUM``)."""
+    with headless_chromium(tmp_path / "chromium-profile") as driver:
+        yield driver

@@ -7,14 +7,13 @@ downloaded. Screenshots land in ``tests/artifacts/``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from proxy_app.operations.sso_backend import NOT_IN_ALLOWED_GROUPS
-from tests.admin.test_browser import ARTIFACTS, CHROMEDRIVER, CHROMIUM, WAIT_SECONDS
+from tests.admin.chromium import ARTIFACTS, NEEDS_CHROMIUM, WAIT_SECONDS
 from tests.conftest import Fakes, free_port
 from tests.integration.test_runproxy_processes import ProxyProcess
 from tests.sso_idp.harness import (
@@ -29,7 +28,7 @@ from tests.sso_idp.harness import (
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium: apt-get install chromium chromium-driver"),
+    NEEDS_CHROMIUM,
 ]
 
 
@@ -46,35 +45,14 @@ def sso_proxy(tmp_path: Path, fakes: Fakes) -> Iterator[ProxyProcess]:
         stop_and_scan([proxy, idp], (tmp_path / "proxy" / "proxy.sqlite3",))
 
 
-@pytest.fixture
-def chromium(tmp_path: Path) -> Iterator[object]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    os.environ.setdefault("SE_AVOID_STATS", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1400,1100", f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(WAIT_SECONDS)
-    ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def test_an_operator_logs_in_with_the_identity_provider_and_out_and_an_outsider_is_refused(
-    sso_proxy: ProxyProcess, chromium: object
+    sso_proxy: ProxyProcess, browser: object
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver = chromium
+    driver = browser
     wait = WebDriverWait(driver, WAIT_SECONDS)  # type: ignore[arg-type]
 
     def path() -> str:

@@ -65,8 +65,7 @@ class FakeProvider:
 
     def stop(self) -> None:
         if self._loop and self._runner:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(5)
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            stop_in_thread(self._loop, self._runner)
 
     @property
     def origin(self) -> str:
@@ -139,6 +138,12 @@ def serve_in_thread(build: Callable[[], Awaitable[web.Application]], name: str
     if not ready.wait(10):
         raise RuntimeError(f"{name} did not start")
     return port, loop, runners[0]
+
+
+def stop_in_thread(loop: asyncio.AbstractEventLoop, runner: web.AppRunner) -> None:
+    """Stop what ``serve_in_thread`` serves: its app cleaned up, then its loop (the thread ends)."""
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
 
 
 async def read_json(request: web.Request) -> Any:

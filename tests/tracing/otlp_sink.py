@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.fakes.server import serve_in_thread
+from tests.fakes.server import serve_in_thread, stop_in_thread
 
 
 @dataclass
@@ -72,10 +72,7 @@ class OtlpSink:
         return self
 
     def stop(self) -> None:
-        import asyncio
-
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        stop_in_thread(self._loop, self._runner)
 
     @property
     def origin(self) -> str:
