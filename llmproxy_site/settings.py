@@ -231,6 +231,9 @@ REASONING_SEAL_KEY = env("REASONING_SEAL_KEY", default="")
 # (proxy_app/sealed_fields.py): PROXY_KEK (comma-separated; the first seals, all open: rotate with
 # `manage.py rotate_kek`), else the file PROXY_KEK_FILE, created with a random KEK on first use.
 PROXY_KEK = env.list("PROXY_KEK", default=[])
+# Clients may send their own provider key (X-Upstream-Api-Key) when their proxy key allows it (the admin's
+# "may bring its own provider key"); this setting allows it for LLM_INTERACTIVE_PROXY_API_KEY and open access.
+BYOK_ALLOW_ENV_KEY = env.bool("BYOK_ALLOW_ENV_KEY", default=False)
 PROXY_KEK_FILE = env("PROXY_KEK_FILE", default=str(locations.state_dir() / ".llm-proxy-kek"))
 
 COMMAND_PREFIX = env("COMMAND_PREFIX", default="!/")

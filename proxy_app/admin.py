@@ -23,11 +23,11 @@ admin.site.site_title = "llm-interactive-proxy admin"
 class ProxyKeyAdmin(admin.ModelAdmin):
     list_display = ("name", "key_hint", "project", "is_admin", "is_active", "rate_limit_rpm", "budget_usd",
                     "from_config_file", "created_at")
-    list_filter = ("is_active", "is_admin", "from_config_file")
+    list_filter = ("is_active", "is_admin", "byok_allowed", "from_config_file")
     search_fields = ("name", "project", "key_hint")
     readonly_fields = ("key_hint", "created_at", "revoked_at", "from_config_file")
     fields = ("name", "project", "is_admin", "can_change_shared_state", "allowed_models", "rate_limit_rpm",
-              "budget_usd", "is_active", "key_hint", "created_at", "revoked_at", "from_config_file")
+              "budget_usd", "byok_allowed", "is_active", "key_hint", "created_at", "revoked_at", "from_config_file")
     actions = ("revoke",)
 
     def has_change_permission(self, request: HttpRequest, obj: ProxyKey | None = None) -> bool:
@@ -41,7 +41,7 @@ class ProxyKeyAdmin(admin.ModelAdmin):
         created, plaintext = proxy_key_create(
             name=obj.name, project=obj.project, is_admin=obj.is_admin,
             can_change_shared_state=obj.can_change_shared_state, allowed_models=obj.allowed_models,
-            rate_limit_rpm=obj.rate_limit_rpm, budget_usd=obj.budget_usd,
+            rate_limit_rpm=obj.rate_limit_rpm, budget_usd=obj.budget_usd, byok_allowed=obj.byok_allowed,
         )
         obj.pk = created.pk
         obj.key_hash, obj.key_hint, obj.created_at = created.key_hash, created.key_hint, created.created_at

@@ -21,6 +21,10 @@ class ProxyKey(models.Model):
     allowed_models = models.JSONField(default=list, blank=True, help_text="Empty = every model")
     rate_limit_rpm = models.PositiveIntegerField(null=True, blank=True, help_text="Requests per minute")
     budget_usd = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    byok_allowed = models.BooleanField(
+        default=False, verbose_name="may bring its own provider key",
+        help_text="Requests may carry their own provider key in X-Upstream-Api-Key (used for that request only)",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

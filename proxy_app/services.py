@@ -13,13 +13,14 @@ from proxy_app.models import BackendKey, ProxyKey
 def proxy_key_create(
     *, name: str, project: str = "", is_admin: bool = False, can_change_shared_state: bool = True,
     allowed_models: list[str] | None = None, rate_limit_rpm: int | None = None, budget_usd: Decimal | None = None,
+    byok_allowed: bool = False,
 ) -> tuple[ProxyKey, str]:
     """Create a proxy key; returns the row and the key text, which is shown once and never stored."""
     plaintext = generate_proxy_key()
     key = ProxyKey.objects.create(
         name=name, key_hash=hash_key(plaintext), key_hint=mask_secret(plaintext), project=project,
         is_admin=is_admin, can_change_shared_state=can_change_shared_state, allowed_models=allowed_models or [],
-        rate_limit_rpm=rate_limit_rpm, budget_usd=budget_usd,
+        rate_limit_rpm=rate_limit_rpm, budget_usd=budget_usd, byok_allowed=byok_allowed,
     )
     return key, plaintext
 

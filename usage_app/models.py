@@ -22,6 +22,7 @@ class UsageRecord(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     attempt_log = models.JSONField(default=list, blank=True)
     key_hint = models.CharField(max_length=20, blank=True, help_text="Masked backend key")
+    byok = models.BooleanField(default=False, help_text="Served with the client's own provider key (never recorded)")
     status = models.PositiveSmallIntegerField(default=200)
     error_type = models.CharField(max_length=60, blank=True)
     error_message = models.CharField(max_length=500, blank=True)

@@ -256,6 +256,7 @@ def usage_values_from_context(ctx: RequestContext) -> dict[str, Any]:
             for a in ctx.attempts
         ],
         key_hint=ctx.key_hint[:20],
+        byok=ctx.byok,
         status=ctx.status,
         error_type=ctx.error_type[:60],
         error_message=ctx.error_message[:ERROR_MESSAGE_MAX],

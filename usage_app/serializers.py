@@ -98,7 +98,7 @@ class UsageRecordSerializer(serializers.ModelSerializer[UsageRecord]):
             "requested_model", "backend", "model", "attempts", "attempt_log", "key_hint", "status", "error_type",
             "error_message", "stream", "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens",
             "tokens_estimated", "cost_usd", "latency_ms", "ttft_ms", "loop_halts", "loop_halt_kind", "redactions",
-            "answered_by_proxy", "client_disconnected",
+            "answered_by_proxy", "client_disconnected", "byok",
         ]
 
 

@@ -65,10 +65,12 @@ def _load_directory() -> KeyDirectory:
             allowed_models=tuple(row.allowed_models or ()),
             rate_limit_rpm=row.rate_limit_rpm,
             budget_usd=row.budget_usd,
+            byok_allowed=row.byok_allowed,
         )
     env_key = settings.LLM_INTERACTIVE_PROXY_API_KEY
     if env_key:
-        directory.by_hash[hash_key(env_key)] = Principal(name="env-key", is_admin=True)
+        directory.by_hash[hash_key(env_key)] = Principal(name="env-key", is_admin=True,
+                                                         byok_allowed=settings.BYOK_ALLOW_ENV_KEY)
     return directory
 
 

@@ -22,9 +22,10 @@ from commands_app.service import USER_AGENT, commands_apply
 from commands_app.session_identity import session_id_for
 from commands_app.sessions import session_get
 from proxy_app.access.auth import authenticate, extract_token
+from proxy_app.access.client_keys import client_upstream_key
 from proxy_app.access.limits import limits_check
 from proxy_app.chat.bodies import read_json
-from proxy_app.chat.pipeline import FrontendLike, answer_directly, resolve_route, serve_chat
+from proxy_app.chat.pipeline import FrontendLike, answer_directly, resolve_route, serve_chat, with_client_key
 from proxy_app.chat.reasoning_state import restore as reasoning_restore
 from proxy_app.core import canonical as c
 from proxy_app.core import tracing
@@ -46,9 +47,10 @@ async def require_principal(request: HttpRequest) -> Principal:
     return principal
 
 
-def known_secrets(registry: Registry, presented_key: str | None) -> tuple[str, ...]:
-    """Every secret the proxy knows the text of: backend keys, the env proxy key, the caller's key."""
-    values = {*registry.all_secrets(), settings.LLM_INTERACTIVE_PROXY_API_KEY, presented_key or ""}
+def known_secrets(registry: Registry, *presented: str | None) -> tuple[str, ...]:
+    """Every secret the proxy knows the text of: backend keys, the env proxy key, the keys the caller sent
+    (its proxy key, the provider key it brought)."""
+    values = {*registry.all_secrets(), settings.LLM_INTERACTIVE_PROXY_API_KEY, *(p or "" for p in presented)}
     return tuple(sorted(v for v in values if v))
 
 
@@ -89,12 +91,16 @@ async def handle_chat(
         if hints.project and not request.headers.get("x-project"):
             ctx.project = hints.project
         check_model_allowed(principal, chat.model)
-        ctx.redactions = redact_request(chat, known_secrets(registry, extract_token(request)))
+        own_key = client_upstream_key(request, principal)
+        ctx.byok = own_key is not None
+        ctx.redactions = redact_request(chat, known_secrets(registry, extract_token(request), own_key))
         inject_tool_loop_warning(chat, ctx)
         plan = await resolve_route(
             chat, registry, owner_id=principal.key_id, default_backend=hints.default_backend,
             openai_url=hints.openai_url,
         )
+        if own_key is not None:
+            plan = with_client_key(plan, own_key)
         await defaults_apply(chat, plan.targets[0])
         if plan.registry.backends[plan.targets[0].backend].connector.protocol.NAME != chat.source_protocol:
             await reasoning_restore(chat, ctx.session_key)

@@ -21,7 +21,6 @@ from llmproxy_site.server.shutdown_signal import cancelled_by_shutdown
 from proxy_app.chat import reasoning_state
 from proxy_app.core import canonical as c
 from proxy_app.core.context import AttemptRecord, RequestContext, emit_live, finish_request, live_observers
-from proxy_app.core.secrets import mask_secret
 from proxy_app.core.token_estimate import estimate_request_tokens, estimate_text_tokens, estimate_tokens_for_chars
 from proxy_app.guards.apply import guard_response, guard_stream
 from proxy_app.protocols.common import new_id
@@ -81,6 +80,15 @@ async def resolve_route(
     return plan
 
 
+def with_client_key(plan: RoutePlan, key: str) -> RoutePlan:
+    """``plan`` served with the provider key the client brought: on the first target's backend only (a
+    failover to another provider would send it a key not meant for it, or bill the operator instead)."""
+    backend = plan.targets[0].backend
+    overlay = copy.copy(plan.registry)
+    overlay.backends = {**plan.registry.backends, backend: plan.registry.backends[backend].with_client_key(key)}
+    return RoutePlan([t for t in plan.targets if t.backend == backend], plan.policy, overlay)
+
+
 def _with_session_backend(registry: Registry, url: str) -> Registry:
     overlay = copy.copy(registry)
     overlay.backends = {**registry.backends, "openai": registry.session_openai_backend(url)}
@@ -137,7 +145,7 @@ class AttemptRunner:
                 await asyncio.sleep(backoff_seconds(previous))
             self._retries_of[attempt.target] = (previous if previous is not None else -1) + 1
             key = runtime.pool.key(attempt.key_index)
-            ctx.backend, ctx.model, ctx.key_hint = runtime.name, model, mask_secret(key)
+            ctx.backend, ctx.model, ctx.key_hint = runtime.name, model, runtime.pool.hint(attempt.key_index)
             if ctx.trace is not None:
                 ctx.trace.attempt_started(backend=runtime.name, model=model, key_hint=ctx.key_hint,
                                           base_url=runtime.spec.base_url, retry=self._retries_of[attempt.target])
@@ -148,7 +156,7 @@ class AttemptRunner:
                 await self._failed(attempt, runtime, key, err, started)
                 continue
             ctx.attempts.append(
-                AttemptRecord(runtime.name, model, mask_secret(key), "ok", 200, (time.perf_counter() - started) * 1000.0)
+                AttemptRecord(runtime.name, model, ctx.key_hint, "ok", 200, (time.perf_counter() - started) * 1000.0)
             )
             if ctx.trace is not None:
                 ctx.trace.attempt_ended(ctx.attempts[-1], "")
@@ -176,17 +184,19 @@ class AttemptRunner:
     async def _failed(self, attempt: Attempt, runtime: BackendRuntime, key: str | None, err: c.ProxyError,
                       started: float) -> None:
         latency = (time.perf_counter() - started) * 1000.0
-        self.ctx.attempts.append(AttemptRecord(runtime.name, attempt.target.model, mask_secret(key), err.message,
-                                               err.status, latency))
+        self.ctx.attempts.append(AttemptRecord(runtime.name, attempt.target.model, runtime.pool.hint(attempt.key_index),
+                                               err.message, err.status, latency))
         if self.ctx.trace is not None:
             self.ctx.trace.attempt_ended(self.ctx.attempts[-1], err.kind)
         self.errors.append((attempt, err))
+        if runtime.pool.client_supplied and err.status in (401, 403, 429):
+            raise err  # the client's own key: its provider's refusal or limit is the client's to see
         if err.status == 429:
             await runtime.pool.cool_down(attempt.key_index, attempt.target.model,
                                          err.retry_after or settings.DEFAULT_COOLDOWN_SECONDS)
         elif err.status in (401, 403) and key:
             logger.error("backend %s rejected key %s (HTTP %s): key marked invalid until an operator clears it",
-                         runtime.name, mask_secret(key), err.status)
+                         runtime.name, runtime.pool.hint(attempt.key_index), err.status)
             await runtime.pool.mark_invalid(attempt.key_index)
             return
         if err.status not in RETRYABLE_STATUS:

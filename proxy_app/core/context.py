@@ -37,6 +37,7 @@ class RequestContext:
     backend: str = ""
     model: str = ""
     key_hint: str = ""
+    byok: bool = False  # served with the client's own provider key (X-Upstream-Api-Key)
     stream: bool = False
     status: int = 200
     error_type: str = ""

@@ -19,6 +19,7 @@ class Principal:
     rate_limit_rpm: int | None = None
     budget_usd: Decimal | None = None
     anonymous: bool = False
+    byok_allowed: bool = False  # may send its own provider key with a request (X-Upstream-Api-Key)
 
     @property
     def owner_label(self) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import itertools
 import time
 
+from proxy_app.core.secrets import mask_secret
 from proxy_app.providers.key_state import KeyStateStore, key_fingerprint, key_state
+
+CLIENT_KEY_HINT = "client's own key"
 
 # Round-robin positions per backend survive registry rebuilds (admin edits).
 _counters: dict[str, itertools.count] = {}
@@ -13,6 +16,8 @@ _counters: dict[str, itertools.count] = {}
 
 class KeyPool:
     """The keys of one backend. Cooldowns are per (key, model); invalid marks are per key."""
+
+    client_supplied = False  # the operator's keys (``ClientKeyPool``: a client's own)
 
     def __init__(self, backend: str, keys: tuple[str, ...]) -> None:
         self.backend = backend
@@ -62,6 +67,10 @@ class KeyPool:
     def key(self, index: int) -> str | None:
         return self.keys[index] if index >= 0 else None
 
+    def hint(self, index: int) -> str:
+        """How the key is shown (usage rows, logs, traces): masked."""
+        return mask_secret(self.key(index))
+
     def states(self) -> list[tuple[int, str, float | None]]:
         """``(index, "active"|"cooling"|"invalid", cooling until)`` for each key, any model."""
         now = time.time()
@@ -88,3 +97,39 @@ class KeyPool:
             parts.append(f"{len(cooling)} cooling (until {time.strftime('%H:%M:%SZ', time.gmtime(min(cooling)))})")
         parts.append(f"{invalid} invalid")
         return ", ".join(parts)
+
+
+class ClientKeyPool(KeyPool):
+    """The one key a client brought for its request (``X-Upstream-Api-Key``): no rotation, no cooldown,
+    no invalid mark, nothing shared or kept; the provider's refusal goes back to the client as it is."""
+
+    client_supplied = True
+
+    def __init__(self, backend: str, key: str) -> None:
+        self.backend = backend
+        self.keys = (key,)
+        self.fingerprints = []  # never stored anywhere, not even as a digest
+
+    def rotation(self, model: str) -> list[int]:
+        return [0]
+
+    async def refresh(self) -> None:
+        return None
+
+    def available(self, index: int, model: str) -> bool:
+        return True
+
+    def cooling_until(self, index: int, model: str) -> float | None:
+        return None
+
+    async def cool_down(self, index: int, model: str, seconds: float) -> None:
+        return None
+
+    async def mark_invalid(self, index: int) -> None:
+        return None
+
+    def hint(self, index: int) -> str:
+        return CLIENT_KEY_HINT
+
+    def states(self) -> list[tuple[int, str, float | None]]:
+        return [(0, "active", None)]

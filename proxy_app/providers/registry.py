@@ -16,7 +16,7 @@ from proxy_app.models import Backend, BackendKey
 from proxy_app.providers import CONNECTORS
 from proxy_app.providers.config import BackendSpec, configured_specs
 from proxy_app.providers.connector import Connector
-from proxy_app.providers.keys import KeyPool
+from proxy_app.providers.keys import ClientKeyPool, KeyPool
 from proxy_app.providers.user_urls import UserURLConnector
 
 logger = logging.getLogger("llmproxy.registry")
@@ -48,6 +48,11 @@ class BackendRuntime:
 
     def key_states(self) -> str:
         return self.pool.describe()
+
+    def with_client_key(self, key: str) -> BackendRuntime:
+        """This backend for one request served with the key its client brought (``ClientKeyPool``)."""
+        return BackendRuntime(dataclasses.replace(self.spec, keys=(key,)), self.connector,
+                              ClientKeyPool(self.name, key))
 
 
 class Registry:
