@@ -10,9 +10,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from commands_app.budgets import BUDGET_TOKENS, BUDGET_USD, session_budget
 from commands_app.models import CommandAlias, FailoverRoute, FailoverRouteElement, Session
 from commands_app.routes import file_routes
 from usage_app.models import UsageRecord
+from usage_app.spend import usage_spend
 
 
 class FailoverRouteElementInline(admin.TabularInline):
@@ -49,7 +51,12 @@ class SessionAdmin(admin.ModelAdmin):
     list_display = ("session_id", "owner", "overrides", "last_used_at", "created_at")
     search_fields = ("session_id",)
     list_select_related = ("owner",)
-    readonly_fields = ("created_at", "last_used_at", "loop_halts")
+    readonly_fields = ("created_at", "last_used_at", "budget", "loop_halts")
+
+    @admin.display(description=f"spend against budget (set \"{BUDGET_USD}\" or \"{BUDGET_TOKENS}\" in the overrides)")
+    def budget(self, obj: Session) -> str:
+        spend = usage_spend(proxy_key_id=obj.owner_id, session_id=obj.session_id)
+        return "database unavailable" if spend is None else session_budget(obj.overrides).describe(spend)
 
     @admin.display(description="loop halts (by kind)")
     def loop_halts(self, obj: Session) -> str:

@@ -150,6 +150,8 @@ LLM_INTERACTIVE_PROXY_API_KEY = env("LLM_INTERACTIVE_PROXY_API_KEY", default="")
 LLM_BACKEND = env("LLM_BACKEND", default="")
 # How often each process re-sums a budgeted proxy key's spend from the (shared) usage records.
 PROXY_KEY_SPEND_REFRESH_SECONDS = env.float("PROXY_KEY_SPEND_REFRESH_SECONDS", default=60.0)
+# The same for a session with a budget (!/budget): agents spend fast, so it is re-summed more often.
+SESSION_SPEND_REFRESH_SECONDS = env.float("SESSION_SPEND_REFRESH_SECONDS", default=5.0)
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=20 * 1024 * 1024)
 # Deepest JSON nesting a request body may have (real clients' tool schemas stay under ~12 levels).
 MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=64)
@@ -227,6 +229,11 @@ REASONING_STATE_TTL_SECONDS = env.int("REASONING_STATE_TTL_SECONDS", default=6 *
 # The key sealing that state into Responses clients' encrypted_content (proxy_app/reasoning_seal.py);
 # empty: derived from DJANGO_SECRET_KEY. Every process serving one set of clients needs the same one.
 REASONING_SEAL_KEY = env("REASONING_SEAL_KEY", default="")
+# Conversation affinity (proxy_app/routing/affinity.py): a conversation stays on the backend key that
+# served it (the provider's prompt cache is per key) while that key is healthy; remembered in the
+# cache (Redis when REDIS_URL is set) for AFFINITY_TTL_SECONDS after the conversation's last turn.
+AFFINITY_ENABLED = env.bool("AFFINITY_ENABLED", default=True)
+AFFINITY_TTL_SECONDS = env.int("AFFINITY_TTL_SECONDS", default=3600)
 # Backend keys are sealed in the database under a key-encryption key kept outside it
 # (proxy_app/sealed_fields.py): PROXY_KEK (comma-separated; the first seals, all open: rotate with
 # `manage.py rotate_kek`), else the file PROXY_KEK_FILE, created with a random KEK on first use.

@@ -70,6 +70,11 @@ class SealedTextField(models.TextField):
             return value
         return keyring().seal(value)
 
+    def get_lookup(self, lookup_name: str) -> Any:
+        """Only ``isnull``: a sealed value differs at every sealing, so ``secret=…`` would silently match
+        nothing; Django says "unsupported lookup" instead."""
+        return super().get_lookup(lookup_name) if lookup_name == "isnull" else None
+
     def value_to_string(self, obj: models.Model) -> str:
         """What ``dumpdata`` writes: the sealed form, never the plaintext."""
         value = self.value_from_object(obj)

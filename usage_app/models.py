@@ -23,17 +23,27 @@ class UsageRecord(models.Model):
     attempt_log = models.JSONField(default=list, blank=True)
     key_hint = models.CharField(max_length=20, blank=True, help_text="Masked backend key")
     byok = models.BooleanField(default=False, help_text="Served with the client's own provider key (never recorded)")
+    affinity = models.CharField(
+        max_length=20, blank=True, default="",
+        help_text="The conversation's backend key: kept, new, or moved and why (cooling, invalid, failing, gone)",
+    )
     status = models.PositiveSmallIntegerField(default=200)
     error_type = models.CharField(max_length=60, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     stream = models.BooleanField(default=False)
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
-    cached_tokens = models.PositiveIntegerField(default=0)
+    cached_tokens = models.PositiveIntegerField(default=0, help_text="Input tokens read from the prompt cache")
+    cache_write_tokens = models.PositiveIntegerField(default=0, help_text="Input tokens written to the prompt cache")
     reasoning_tokens = models.PositiveIntegerField(default=0)
     tokens_estimated = models.BooleanField(default=False)
     cost_usd = models.DecimalField(
         max_digits=14, decimal_places=8, null=True, blank=True, help_text="NULL when the model's price is unknown"
+    )
+    cache_saved_usd = models.DecimalField(
+        max_digits=14, decimal_places=8, null=True, blank=True,
+        help_text="What prompt caching saved against the uncached price (negative when writes cost more); "
+                  "NULL when the model's price is unknown",
     )
     latency_ms = models.FloatField(default=0.0)
     ttft_ms = models.FloatField(null=True, blank=True)
@@ -53,6 +63,8 @@ class UsageRecord(models.Model):
             models.Index(fields=["proxy_key_id", "created_at"], name="usage_key_created"),
             models.Index(fields=["backend", "model", "created_at"], name="usage_backend_model_created"),
             models.Index(fields=["user", "created_at"], name="usage_user_created"),
+            # a session's spend (its budget) and per-session stats
+            models.Index(fields=["session_id", "proxy_key_id"], name="usage_session_key"),
         ]
 
     def __str__(self) -> str:
@@ -86,8 +98,10 @@ class UsageRollup(models.Model):
     input_tokens = models.BigIntegerField(default=0)
     output_tokens = models.BigIntegerField(default=0)
     cached_tokens = models.BigIntegerField(default=0)
+    cache_write_tokens = models.BigIntegerField(default=0)
     reasoning_tokens = models.BigIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
+    cache_saved_usd = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
     unpriced_requests = models.PositiveIntegerField(default=0)
     latency_sum_ms = models.FloatField(default=0.0)
     latency_p50_ms = models.FloatField(null=True, blank=True)

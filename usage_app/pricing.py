@@ -28,25 +28,44 @@ PROVIDER_IDS = {"openai": "openai", "openrouter": "openrouter", "anthropic": "an
 
 @dataclass(frozen=True, slots=True)
 class Price:
-    """USD per million tokens. ``cached`` / ``reasoning`` None = billed like input / output."""
+    """USD per million tokens. ``cached`` (cache reads) / ``cache_write`` / ``reasoning`` None = billed like
+    input / input / output."""
 
     input: Decimal
     output: Decimal
     cached: Decimal | None = None
     reasoning: Decimal | None = None
     source: str = "seeded"
+    cache_write: Decimal | None = None
 
-    def cost(self, *, input_tokens: int, output_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0) -> Decimal:
-        """Cost in USD. Input counts include cached tokens, output counts include reasoning tokens."""
+    def _cache_split(self, input_tokens: int, cached_tokens: int, cache_write_tokens: int) -> tuple[int, int]:
+        """Cache reads and writes, clamped to what the input count holds (it includes both)."""
         cached = min(max(cached_tokens, 0), input_tokens)
+        return cached, min(max(cache_write_tokens, 0), input_tokens - cached)
+
+    def cost(self, *, input_tokens: int, output_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0,
+             cache_write_tokens: int = 0) -> Decimal:
+        """Cost in USD. Input counts include cache reads and writes, output counts include reasoning tokens."""
+        cached, written = self._cache_split(input_tokens, cached_tokens, cache_write_tokens)
         reasoning = min(max(reasoning_tokens, 0), output_tokens)
         total = (
-            (input_tokens - cached) * self.input
+            (input_tokens - cached - written) * self.input
             + cached * (self.cached if self.cached is not None else self.input)
+            + written * (self.cache_write if self.cache_write is not None else self.input)
             + (output_tokens - reasoning) * self.output
             + reasoning * (self.reasoning if self.reasoning is not None else self.output)
         )
         return (total / MILLION).quantize(Decimal("0.00000001"))
+
+    def cache_saving(self, *, input_tokens: int, cached_tokens: int, cache_write_tokens: int) -> Decimal:
+        """What caching saved against billing every input token at the input price: the reads' discount less
+        the writes' premium (negative for a request that only wrote)."""
+        cached, written = self._cache_split(input_tokens, cached_tokens, cache_write_tokens)
+        saved = (
+            cached * (self.input - (self.cached if self.cached is not None else self.input))
+            - written * ((self.cache_write if self.cache_write is not None else self.input) - self.input)
+        )
+        return (saved / MILLION).quantize(Decimal("0.00000001"))
 
 
 def _flat(value: object) -> Decimal | None:
@@ -75,7 +94,8 @@ def seeded_price(backend: str, model: str) -> Price | None:
     input_price, output_price = _flat(getattr(prices, "input_mtok", None)), _flat(getattr(prices, "output_mtok", None))
     if input_price is None or output_price is None:
         return None
-    return Price(input=input_price, output=output_price, cached=_flat(getattr(prices, "cache_read_mtok", None)))
+    return Price(input=input_price, output=output_price, cached=_flat(getattr(prices, "cache_read_mtok", None)),
+                 cache_write=_flat(getattr(prices, "cache_write_mtok", None)))
 
 
 def load_seeded_prices() -> None:
@@ -131,14 +151,16 @@ def price_for(backend: str, model: str) -> Price | None:
 
 
 def cost_for(
-    *, backend: str, model: str, input_tokens: int, output_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0
+    *, backend: str, model: str, input_tokens: int, output_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0,
+    cache_write_tokens: int = 0,
 ) -> Decimal | None:
     """USD cost of one request, or None when the model's price is unknown (never 0 for unknown)."""
     price = price_for(backend, model)
     if price is None:
         return None
     return price.cost(
-        input_tokens=input_tokens, output_tokens=output_tokens, cached_tokens=cached_tokens, reasoning_tokens=reasoning_tokens
+        input_tokens=input_tokens, output_tokens=output_tokens, cached_tokens=cached_tokens, reasoning_tokens=reasoning_tokens,
+        cache_write_tokens=cache_write_tokens,
     )
 
 

@@ -77,6 +77,11 @@ class Pending:
                     output_tokens=values["output_tokens"],
                     cached_tokens=values["cached_tokens"],
                     reasoning_tokens=values["reasoning_tokens"],
+                    cache_write_tokens=values["cache_write_tokens"],
+                )
+                values["cache_saved_usd"] = price.cache_saving(
+                    input_tokens=values["input_tokens"], cached_tokens=values["cached_tokens"],
+                    cache_write_tokens=values["cache_write_tokens"],
                 )
         self.values, self.row = values, fmt.row(values)
         self.ctx = None  # the request's objects need not live until the batch is written
@@ -257,6 +262,7 @@ def usage_values_from_context(ctx: RequestContext) -> dict[str, Any]:
         ],
         key_hint=ctx.key_hint[:20],
         byok=ctx.byok,
+        affinity=str(ctx.extra.get("affinity", ""))[:20],
         status=ctx.status,
         error_type=ctx.error_type[:60],
         error_message=ctx.error_message[:ERROR_MESSAGE_MAX],
@@ -264,6 +270,7 @@ def usage_values_from_context(ctx: RequestContext) -> dict[str, Any]:
         input_tokens=max(usage.input_tokens, 0),
         output_tokens=max(usage.output_tokens, 0),
         cached_tokens=max(usage.cached_tokens, 0),
+        cache_write_tokens=max(usage.cache_creation_tokens, 0),
         reasoning_tokens=max(usage.reasoning_tokens, 0),
         tokens_estimated=ctx.usage_estimated,
         latency_ms=round(ctx.latency_ms, 3),
@@ -274,6 +281,7 @@ def usage_values_from_context(ctx: RequestContext) -> dict[str, Any]:
         answered_by_proxy=ctx.answered_by_proxy,
         client_disconnected=ctx.client_disconnected,
         cost_usd=None,  # priced by Pending.prepare
+        cache_saved_usd=None,
     )
 
 

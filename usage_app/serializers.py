@@ -59,10 +59,15 @@ class AggregateSerializer(serializers.Serializer[dict[str, Any]]):
     errors = serializers.IntegerField()  # type: ignore[assignment]  # a wire field, not Serializer.errors
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
-    cached_tokens = serializers.IntegerField()
+    cached_tokens = serializers.IntegerField(help_text="Input tokens read from the prompt cache")
+    cache_write_tokens = serializers.IntegerField(help_text="Input tokens written to the prompt cache")
+    cache_hit_ratio = serializers.FloatField(allow_null=True, help_text="Share of input tokens read from the cache")
     reasoning_tokens = serializers.IntegerField()
     total_tokens = serializers.IntegerField()
     cost_usd = serializers.FloatField(allow_null=True, help_text="Null when no request had a known price")
+    cache_saved_usd = serializers.FloatField(
+        allow_null=True, help_text="What prompt caching saved against uncached prices (reads' discount less writes' "
+                                   "premium); null when no request had a known price")
     unpriced_requests = serializers.IntegerField(help_text="Requests with tokens but no known price")
     latency_avg_ms = serializers.FloatField(allow_null=True)
     latency_p50_ms = serializers.FloatField(allow_null=True, help_text="From a latency histogram (approximate)")
@@ -70,7 +75,8 @@ class AggregateSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class BreakdownSerializer(AggregateSerializer):
-    key = serializers.CharField(help_text="Project, backend, model, day (YYYY-MM-DD) or hour (ISO 8601)")
+    key = serializers.CharField(help_text="Project, backend, model, session (from raw records only), day (YYYY-MM-DD) "
+                                          "or hour (ISO 8601)")
 
 
 class StatsDataSerializer(serializers.Serializer[dict[str, Any]]):
@@ -90,15 +96,16 @@ class StatsEnvelopeSerializer(serializers.Serializer[dict[str, Any]]):
 
 class UsageRecordSerializer(serializers.ModelSerializer[UsageRecord]):
     cost_usd = serializers.DecimalField(max_digits=14, decimal_places=8, allow_null=True, coerce_to_string=False)
+    cache_saved_usd = serializers.DecimalField(max_digits=14, decimal_places=8, allow_null=True, coerce_to_string=False)
 
     class Meta:
         model = UsageRecord
         fields = [
             "id", "created_at", "proxy_key_id", "owner", "project", "user", "session_id", "protocol", "path",
             "requested_model", "backend", "model", "attempts", "attempt_log", "key_hint", "status", "error_type",
-            "error_message", "stream", "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens",
-            "tokens_estimated", "cost_usd", "latency_ms", "ttft_ms", "loop_halts", "loop_halt_kind", "redactions",
-            "answered_by_proxy", "client_disconnected", "byok",
+            "error_message", "stream", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens",
+            "reasoning_tokens", "tokens_estimated", "cost_usd", "cache_saved_usd", "latency_ms", "ttft_ms", "loop_halts", "loop_halt_kind", "redactions",
+            "answered_by_proxy", "client_disconnected", "byok", "affinity",
         ]
 
 

@@ -30,7 +30,8 @@ LATENCY_BOUNDS_MS: tuple[float, ...] = (
     10, 25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500,
     10000, 15000, 20000, 30000, 60000, 120000, 300000,
 )
-GROUP_BY_CHOICES = ("project", "backend", "model", "day", "hour")
+# ``session`` is not a rollup dimension (sessions are many): grouping by it reads raw records.
+GROUP_BY_CHOICES = ("project", "backend", "model", "session", "day", "hour")
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 # Re-roll this much before the previous watermark so records written late still land in their hour.
@@ -56,18 +57,20 @@ RAW_AGGREGATES: dict[str, Any] = {
     "a_input_tokens": Sum("input_tokens"),
     "a_output_tokens": Sum("output_tokens"),
     "a_cached_tokens": Sum("cached_tokens"),
+    "a_cache_write_tokens": Sum("cache_write_tokens"),
     "a_reasoning_tokens": Sum("reasoning_tokens"),
     "a_cost_usd": Sum("cost_usd"),
+    "a_cache_saved_usd": Sum("cache_saved_usd"),
     "a_unpriced_requests": Count("id", filter=UNPRICED),
     "a_latency_sum_ms": Sum("latency_ms"),
     **{f"a_le_{i}": Count("id", filter=Q(latency_ms__lte=bound)) for i, bound in enumerate(LATENCY_BOUNDS_MS)},
 }
-SUM_FIELDS = ("requests", "errors", "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens",
-              "unpriced_requests")
+SUM_FIELDS = ("requests", "errors", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens",
+              "reasoning_tokens", "unpriced_requests")
 # The same sums over rollup rows; histogram buckets are summed element-wise in SQL (portable JSON
 # array access), so a stats query returns one row per group rather than every rollup row.
 ROLLUP_AGGREGATES: dict[str, Any] = {
-    **{f"a_{name}": Sum(name) for name in (*SUM_FIELDS, "cost_usd", "latency_sum_ms")},
+    **{f"a_{name}": Sum(name) for name in (*SUM_FIELDS, "cost_usd", "cache_saved_usd", "latency_sum_ms")},
     **{f"a_h_{i}": Sum(Cast(KeyTextTransform(str(i), "latency_hist"), BigIntegerField()))
        for i in range(len(LATENCY_BOUNDS_MS) + 1)},
 }
@@ -115,24 +118,30 @@ class Agg:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     unpriced_requests: int = 0
     cost_usd: Decimal | None = None
+    cache_saved_usd: Decimal | None = None
     latency_sum_ms: float = 0.0
     hist: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_MS) + 1))
 
-    def add(self, *, cost_usd: Decimal | None, latency_sum_ms: float | None, hist: Iterable[int], **sums: int) -> None:
+    def add(self, *, cost_usd: Decimal | None, cache_saved_usd: Decimal | None, latency_sum_ms: float | None,
+            hist: Iterable[int], **sums: int) -> None:
         for name in SUM_FIELDS:
             setattr(self, name, getattr(self, name) + (sums.get(name) or 0))
         if cost_usd is not None:
             self.cost_usd = cost_usd if self.cost_usd is None else self.cost_usd + cost_usd
+        if cache_saved_usd is not None:
+            self.cache_saved_usd = cache_saved_usd if self.cache_saved_usd is None else self.cache_saved_usd + cache_saved_usd
         self.latency_sum_ms += latency_sum_ms or 0.0
         own = self.hist
         for i, count in enumerate(hist):
             own[i] += count
 
     def merge(self, other: Agg) -> None:
-        self.add(cost_usd=other.cost_usd, latency_sum_ms=other.latency_sum_ms, hist=other.hist,
+        self.add(cost_usd=other.cost_usd, cache_saved_usd=other.cache_saved_usd, latency_sum_ms=other.latency_sum_ms,
+                 hist=other.hist,
                  **{name: getattr(other, name) for name in SUM_FIELDS})
 
     def as_dict(self) -> dict[str, Any]:
@@ -142,9 +151,12 @@ class Agg:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cached_tokens": self.cached_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "cache_hit_ratio": round(self.cached_tokens / self.input_tokens, 4) if self.input_tokens else None,
             "reasoning_tokens": self.reasoning_tokens,
             "total_tokens": self.input_tokens + self.output_tokens,
             "cost_usd": None if self.cost_usd is None else float(round(self.cost_usd, 8)),
+            "cache_saved_usd": None if self.cache_saved_usd is None else float(round(self.cache_saved_usd, 8)),
             "unpriced_requests": self.unpriced_requests,
             "latency_avg_ms": round(self.latency_sum_ms / self.requests, 1) if self.requests else None,
             "latency_p50_ms": percentile(self.hist, 0.50),
@@ -175,7 +187,8 @@ def _group(qs: QuerySet[Any], columns: list[str], aggregates: dict[str, Any],
         if not row["a_requests"]:
             continue
         agg = Agg()
-        agg.add(cost_usd=row["a_cost_usd"], latency_sum_ms=row["a_latency_sum_ms"], hist=hist(row),
+        agg.add(cost_usd=row["a_cost_usd"], cache_saved_usd=row["a_cache_saved_usd"],
+                latency_sum_ms=row["a_latency_sum_ms"], hist=hist(row),
                 **{name: row[f"a_{name}"] for name in SUM_FIELDS})
         out[tuple(row[c] for c in columns)] = agg
     return out
@@ -221,7 +234,8 @@ def _rollup_row(period: str, key: tuple[Any, ...], agg: Agg) -> UsageRollup:
         period=period, period_start=period_start, proxy_key_id=key_id or 0, project=project or "",
         backend=backend or "", model=model or "", requests=agg.requests, errors=agg.errors,
         input_tokens=agg.input_tokens, output_tokens=agg.output_tokens, cached_tokens=agg.cached_tokens,
-        reasoning_tokens=agg.reasoning_tokens, cost_usd=agg.cost_usd, unpriced_requests=agg.unpriced_requests,
+        cache_write_tokens=agg.cache_write_tokens, reasoning_tokens=agg.reasoning_tokens, cost_usd=agg.cost_usd,
+        cache_saved_usd=agg.cache_saved_usd, unpriced_requests=agg.unpriced_requests,
         latency_sum_ms=agg.latency_sum_ms, latency_p50_ms=percentile(agg.hist, 0.5),
         latency_p95_ms=percentile(agg.hist, 0.95), latency_hist=agg.hist,
     )
@@ -380,6 +394,7 @@ RAW_GROUP_DIMS: dict[str, Any] = {
     "project": "project",
     "backend": BACKEND_DIMENSION,
     "model": "model",
+    "session": "session_id",
     "day": TruncDay("created_at", tzinfo=UTC),
     "hour": TruncHour("created_at", tzinfo=UTC),
 }
@@ -393,8 +408,8 @@ def usage_stats(f: StatsFilter) -> dict[str, Any]:
     """Totals and an optional breakdown for the filter, reading rollups wherever they are complete."""
     state = RollupState.objects.filter(name="default").first()
     rolled_until = state.rolled_until if state else None
-    if f.user is not None:
-        rolled_until = None  # user is not a rollup dimension
+    if f.user is not None or f.group_by == "session":
+        rolled_until = None  # neither user nor session is a rollup dimension
     seg = stats_segments(f.since, f.until, rolled_until, f.group_by)
     filters = _dimension_filters(f)
     groups: dict[str | None, Agg] = {}  # label -> sums; one None group when not grouping

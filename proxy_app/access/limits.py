@@ -12,19 +12,16 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from decimal import Decimal
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
 
 from proxy_app.core.canonical import ProxyError
 from proxy_app.core.outage import redis_outage
 from proxy_app.core.principal import Principal
-from usage_app.models import UsageRecord
+from usage_app.spend import SpendCache
 
 _windows: dict[tuple[int, int], int] = {}
-_spend: dict[int, tuple[float, Decimal]] = {}
+_spend = SpendCache(lambda: settings.PROXY_KEY_SPEND_REFRESH_SECONDS)
 _redis_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object] = weakref.WeakKeyDictionary()
 
 
@@ -52,18 +49,6 @@ async def _count_request(key_id: int, minute: int) -> int:
     return _windows[(key_id, minute)]
 
 
-def _key_spend(key_id: int) -> Decimal | None:
-    """The key's spend so far; None when the database cannot say (an outage: the last known spend holds)."""
-    from django.db.models import Sum
-
-    try:
-        total = UsageRecord.objects.filter(proxy_key_id=key_id).aggregate(total=Sum("cost_usd"))["total"]
-    except DatabaseError:
-        close_old_connections()  # a broken connection is opened afresh at the next refresh
-        return None
-    return total or Decimal(0)
-
-
 async def limits_check(principal: Principal) -> None:
     """Raise a 429 ``ProxyError`` when the key is over its limits: its rate (with Retry-After) or its
     budget (code ``insufficient_quota``, as OpenAI answers a spent quota; no Retry-After, it does not recover)."""
@@ -79,13 +64,9 @@ async def limits_check(principal: Principal) -> None:
                 kind="rate_limit", retry_after=60 - (now % 60),
             )
     if budget_usd is not None:
-        cached = _spend.get(principal.key_id)
-        if cached is None or time.monotonic() - cached[0] > settings.PROXY_KEY_SPEND_REFRESH_SECONDS:
-            spent = await sync_to_async(_key_spend, thread_sensitive=True)(principal.key_id)
-            known = cached[1] if cached is not None else Decimal(0)
-            cached = _spend[principal.key_id] = (time.monotonic(), known if spent is None else spent)
-        if cached[1] >= budget_usd:
+        spent = (await _spend.get(principal.key_id, proxy_key_id=principal.key_id)).cost_usd
+        if spent >= budget_usd:
             raise ProxyError(
-                f"this proxy key has used its budget of ${budget_usd} (spent ${cached[1]:.4f})",
+                f"this proxy key has used its budget of ${budget_usd} (spent ${spent:.4f})",
                 kind="rate_limit", code="insufficient_quota",  # OpenAI's own answer to a spent quota: a 429
             )

@@ -1,6 +1,6 @@
 """The whole life of one chat request, from the client's HTTP request to its answer.
 
-Authenticate ▸ limits ▸ decode to the canonical request ▸ session and in-chat commands ▸ session
+Authenticate ▸ limits ▸ decode to the canonical request ▸ session and in-chat commands ▸ session budget ▸ session
 overrides ▸ model permission ▸ request guards (secret redaction, tool-loop warning) ▸ route ▸
 model defaults ▸ reasoning state ▸ serve (``pipeline``). Every failure is answered in the
 client's protocol by the frontend that called in.
@@ -24,6 +24,7 @@ from commands_app.sessions import session_get
 from proxy_app.access.auth import authenticate, extract_token
 from proxy_app.access.client_keys import client_upstream_key
 from proxy_app.access.limits import limits_check
+from proxy_app.access.session_budget import session_budget_check
 from proxy_app.chat.bodies import read_json
 from proxy_app.chat.pipeline import FrontendLike, answer_directly, resolve_route, serve_chat, with_client_key
 from proxy_app.chat.reasoning_state import restore as reasoning_restore
@@ -86,6 +87,7 @@ async def handle_chat(
         )
         if outcome.reply is not None:
             return answer_directly(frontend, chat, outcome.reply, ctx)
+        await session_budget_check(session)  # after the commands: !/budget still answers a spent session
         chat = outcome.chat
         hints = await overrides_apply(chat, session)
         if hints.project and not request.headers.get("x-project"):

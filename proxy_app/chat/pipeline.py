@@ -26,6 +26,7 @@ from proxy_app.guards.apply import guard_response, guard_stream
 from proxy_app.protocols.common import new_id
 from proxy_app.protocols.contract import StreamEncoding
 from proxy_app.providers.registry import BackendRuntime, Registry
+from proxy_app.routing.affinity import ConversationAffinity
 from proxy_app.routing.targets import Attempt, Target, parse_target, plan_attempts, soonest_recovery
 
 logger = logging.getLogger("llmproxy.pipeline")
@@ -36,6 +37,8 @@ RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504, 529})
 # ``ChatRequest.meta`` keys: the ``backend:model`` that answered, and whether a failover route chose it.
 SERVED_MODEL = "served_model"
 ROUTED = "routed"
+# ``RequestContext.extra`` key: kept / new / moved (why) — the conversation's key (proxy_app.routing.affinity)
+AFFINITY = "affinity"
 
 T = TypeVar("T")
 
@@ -116,17 +119,20 @@ class AttemptRunner:
         self._attempts: Iterator[Attempt] | None = None
         self._current: tuple[Attempt, BackendRuntime, str | None, float] | None = None
         self.served_model: str | None = None  # ``backend:model`` of the attempt that answered
+        self.affinity = ConversationAffinity("", {})
 
     async def _plan(self) -> Iterator[Attempt]:
         plan, registry = self.plan, self.plan.registry
         for backend in {t.backend for t in plan.targets}:
             await registry.backends[backend].pool.refresh()
-        attempts = plan_attempts(plan.targets, plan.policy, registry)
+        self.affinity = await ConversationAffinity.load(self.ctx.session_key if self.ctx.session_id else "",
+                                                        plan.targets, registry)
+        attempts = plan_attempts(plan.targets, plan.policy, registry, self.affinity.preferred())
         if not attempts and settings.COOLDOWN_WAIT_MAX_SECONDS > 0:
             soonest = soonest_recovery(plan.targets, registry)
             if soonest is not None and soonest - time.time() <= settings.COOLDOWN_WAIT_MAX_SECONDS:
                 await asyncio.sleep(max(soonest - time.time(), 0) + 0.01)
-                attempts = plan_attempts(plan.targets, plan.policy, registry)
+                attempts = plan_attempts(plan.targets, plan.policy, registry, self.affinity.preferred())
         return iter(attempts[: settings.PROXY_MAX_ATTEMPTS])
 
     async def run(self, call: Callable[[BackendRuntime, str, str | None], Awaitable[T]]) -> T:
@@ -161,6 +167,7 @@ class AttemptRunner:
             if ctx.trace is not None:
                 ctx.trace.attempt_ended(ctx.attempts[-1], "")
             self.served_model = f"{runtime.name}:{model}"
+            ctx.extra[AFFINITY] = self.affinity.served(runtime.pool, model, attempt.key_index, self.errors)
             self._current = (attempt, runtime, key, started)
             return result
         raise _exhausted_error(self.errors, soonest_recovery(self.plan.targets, registry))

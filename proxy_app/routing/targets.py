@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from proxy_app.core.canonical import ProxyError
@@ -54,7 +55,8 @@ def parse_target(name: str, registry: Registry, *, default_backend: str | None =
     return Target(backend, name)
 
 
-def plan_attempts(targets: list[Target], policy: str, registry: Registry) -> list[Attempt]:
+def plan_attempts(targets: list[Target], policy: str, registry: Registry,
+                  preferred: Mapping[str, str] | None = None) -> list[Attempt]:
     """The ordered attempts for a route, per the seed's failover policies.
 
     * ``k``  – the first element only, once with each key of its backend;
@@ -64,13 +66,21 @@ def plan_attempts(targets: list[Target], policy: str, registry: Registry) -> lis
 
     Keys that are cooling down (for that model) or invalid are left out; the executor
     checks again before each attempt, since an earlier attempt may have cooled one.
+    ``preferred`` (backend -> key fingerprint: the conversation's key, ``proxy_app.routing.affinity``)
+    puts that key first among its backend's usable keys.
     """
     for t in targets:
         if t.backend not in registry.backends:
             raise unknown_backend_error(t.backend, registry)
 
     def usable(target: Target) -> list[int]:
-        return registry.backends[target.backend].pool.rotation(target.model)
+        pool = registry.backends[target.backend].pool
+        keys = pool.rotation(target.model)
+        fingerprint = (preferred or {}).get(target.backend)
+        if fingerprint in pool.fingerprints and (index := pool.fingerprints.index(fingerprint)) in keys:
+            keys.remove(index)
+            keys.insert(0, index)
+        return keys
 
     if policy == "k":
         return [Attempt(targets[0], i) for i in usable(targets[0])]

@@ -280,7 +280,10 @@ def test_an_instance_killed_mid_load_fails_only_its_in_flight_requests_and_loses
     assert survivor.proc.returncode == 0 and "Traceback" not in survivor_output, survivor_output[-3000:]
     assert not [(o.shot, o.problem) for o in outcomes if o.problem], "every answer is in its protocol's shape"
     failed = [o for o in outcomes if o.failed]
-    assert all(on(victim, o) and o.started < killed_at < o.ended < killed_at + 5 for o in failed), \
+    # nginx may still send a request of the kill's first half second over a kept-alive connection to the
+    # dead instance (a POST is not retried once sent); everything started later is the survivor's (below)
+    assert all(on(victim, o) and o.started < killed_at + 0.5 and killed_at < o.ended < killed_at + 5
+               for o in failed), \
         "only requests in flight on the killed instance fail, and they end at once: " \
         f"{[(o.shot, o.status, o.broken, o.via) for o in failed if not on(victim, o) or o.ended > killed_at + 5]}"
     assert any(o.broken and o.shot.fault for o in failed), "a stream in flight breaks off where the client sees it"

@@ -79,8 +79,8 @@ def test_a_rejected_key_is_marked_invalid_and_skipped(three_keys: Proxy) -> None
     proxy = three_keys
     proxy.fakes.openai.fail_key(KEYS[1], 401)
     api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
-    for _ in range(6):
-        api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+    for i in range(6):  # six conversations: one would stay on its key (conversation affinity)
+        api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": f"x{i}"}])
     assert keys_used(proxy).count(KEYS[1]) == 1
 
 

@@ -50,7 +50,9 @@ def test_it_shows_the_version_the_backends_and_the_operator_links_and_calls_no_b
     assert not [s for s in secrets if s in page], "no key is shown"
     links = dict((text, href) for href, text in re.findall(r'<a href="([^"]+)">([^<]+)</a>', page))
     assert {links["Admin"], links["Usage dashboard"], links["API docs"]} == {"/admin/", "/admin/dashboard/", "/api/docs/"}
-    assert httpx.get(f"{proxy.url}{links['API docs']}", timeout=10).status_code == 200
+    docs = f"{proxy.url}{links['API docs']}"
+    assert httpx.get(docs, timeout=10).status_code == 401, "the docs need a key (or an admin session)"
+    assert httpx.get(docs, headers={"Authorization": f"Bearer {proxy.key}"}, timeout=10).status_code == 200
     login = httpx.get(f"{proxy.url}{links['Usage dashboard']}", timeout=10, follow_redirects=True)
     assert login.status_code == 200 and "/admin/login/" in str(login.url), "the dashboard asks for the admin login"
 

@@ -28,13 +28,16 @@ class Command(BaseCommand):
         self.stdout.write("migrations applied")
         self._admin_user(interactive=not options["no_input"])
         imported = 0
+        # sealed at rest, keys cannot be looked up by value: compared here once opened
+        stored = {(key.backend_name, key.secret) for key in BackendKey.objects.all()}
         for spec in specs_from_env():
             for secret in spec.keys:
-                _, created = BackendKey.objects.get_or_create(
-                    backend_name=spec.name, secret=secret,
-                    defaults={"key_hint": mask_secret(secret), "label": "imported from environment"},
-                )
-                imported += created
+                if (spec.name, secret) in stored:
+                    continue
+                BackendKey.objects.create(backend_name=spec.name, secret=secret, key_hint=mask_secret(secret),
+                                          label="imported from environment")
+                stored.add((spec.name, secret))
+                imported += 1
         self.stdout.write(f"{imported} backend key(s) imported from the environment")
 
     def _admin_user(self, *, interactive: bool) -> None:

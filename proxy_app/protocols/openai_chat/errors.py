@@ -26,7 +26,8 @@ ERROR_TYPES = {
 def error_object(err: c.ProxyError) -> ErrorObject:
     return {
         "message": err.message,
-        "type": ERROR_TYPES.get(err.kind, "invalid_request_error"),
+        # OpenAI's answer to a spent quota names it as its type too
+        "type": "insufficient_quota" if err.code == "insufficient_quota" else ERROR_TYPES.get(err.kind, "invalid_request_error"),
         "param": err.param,
         "code": err.code,
     }
