@@ -183,6 +183,9 @@ SHUTDOWN_GRACE_SECONDS = env.float("SHUTDOWN_GRACE_SECONDS", default=30.0)
 OPENROUTER_HTTP_REFERER = env("OPENROUTER_HTTP_REFERER", default="https://github.com/llm-interactive-proxy")
 OPENROUTER_APP_TITLE = env("OPENROUTER_APP_TITLE", default="llm-interactive-proxy")
 ANTHROPIC_VERSION = env("ANTHROPIC_VERSION", default="2023-06-01")
+# Prompt-cache breakpoints (cache_control) added for OpenAI and Gemini clients on Anthropic backends
+# (proxy_app/protocols/anthropic/cache_hints.py); an Anthropic client's request keeps exactly its own.
+ANTHROPIC_AUTO_CACHE = env.bool("ANTHROPIC_AUTO_CACHE", default=True)
 
 # ---------------------------------------------------------------- admin login and single sign-on
 

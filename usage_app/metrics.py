@@ -25,10 +25,17 @@ LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 REQUESTS = Counter("llmproxy_requests", "Client requests finished", ("backend", "model", "status"), registry=REGISTRY)
 ERRORS = Counter("llmproxy_errors", "Client requests that ended in an error", ("backend", "model", "error_type"),
                  registry=REGISTRY)
-TOKENS = Counter("llmproxy_tokens", "Tokens reported by upstreams (or estimated)", ("backend", "model", "kind"),
-                 registry=REGISTRY)
-# Cost is counted by the usage writer, which prices records off the request path.
+TOKENS = Counter("llmproxy_tokens", "Tokens reported by upstreams (or estimated), by kind: input, output, "
+                 "cached (input read from the prompt cache), cache_write (input written to it), reasoning",
+                 ("backend", "model", "kind"), registry=REGISTRY)
+TOKEN_KINDS = ("input", "output", "cached", "cache_write", "reasoning")
+# Cost and savings are counted by the usage writer, which prices records off the request path.
 COST = Counter("llmproxy_cost_usd", "Cost in USD of priced requests", LABELS, registry=REGISTRY)
+CACHE_SAVED = Counter("llmproxy_cache_saved_usd", "USD the prompt cache saved on priced requests (reads' discount "
+                      "less writes' surcharge; negative increments are not counted)", LABELS, registry=REGISTRY)
+AFFINITY = Counter("llmproxy_affinity", "Requests of a conversation by what became of its backend key: new (first "
+                   "turn on the backend), kept, moved (cooling, invalid, failing or gone)",
+                   ("backend", "outcome"), registry=REGISTRY)
 LATENCY = Histogram("llmproxy_request_latency_seconds", "Request latency until the last byte", LABELS,
                     buckets=LATENCY_BUCKETS, registry=REGISTRY)
 TTFT = Histogram("llmproxy_time_to_first_token_seconds", "Time to the first streamed token", LABELS,
@@ -71,7 +78,7 @@ def _model_series(backend: str, model: str) -> tuple[Any, ...]:
     call, and the observer runs on the event loop for every request."""
     return (
         LATENCY.labels(backend, model), TTFT.labels(backend, model),
-        *(TOKENS.labels(backend, model, kind) for kind in ("input", "output", "cached", "reasoning")),
+        *(TOKENS.labels(backend, model, kind) for kind in TOKEN_KINDS),
     )
 
 
@@ -89,10 +96,13 @@ def observe(ctx: RequestContext) -> None:
     latency, ttft_series, *token_series = _model_series(backend, model)
     usage = ctx.usage
     for series, value in zip(token_series, (usage.input_tokens, usage.output_tokens, usage.cached_tokens,
-                                            usage.reasoning_tokens), strict=True):
+                                            usage.cache_creation_tokens, usage.reasoning_tokens), strict=True):
         if value:
             series.inc(value)
     latency.observe(ctx.latency_ms / 1000.0)
+    affinity = ctx.extra.get("affinity")
+    if affinity:  # "kept", "new", "moved: cooling", ...: the outcome without the why
+        AFFINITY.labels(backend, str(affinity).split(":", 1)[0]).inc()
     if ctx.loop_halt_kind:
         LOOP_HALTS.labels(ctx.loop_halt_kind).inc()
     if ctx.loop_warning_kind:

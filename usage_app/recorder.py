@@ -401,6 +401,7 @@ class Recorder:
         fmt = _row_format()
         prices: dict[tuple[str, str], Price | None] = {}
         costs: dict[tuple[str, str], float] = {}
+        saved: dict[tuple[str, str], float] = {}
         ready: list[Pending] = []
         for item in batch:
             try:
@@ -413,9 +414,14 @@ class Recorder:
             if values["cost_usd"]:
                 key = (values["backend"], values["model"])
                 costs[key] = costs.get(key, 0.0) + float(values["cost_usd"])
+            if values["cache_saved_usd"] and values["cache_saved_usd"] > 0:  # a counter only goes up
+                key = (values["backend"], values["model"])
+                saved[key] = saved.get(key, 0.0) + float(values["cache_saved_usd"])
         self.insert(ready)
         for (backend, model), cost in costs.items():
             metrics.COST.labels(backend, model).inc(cost)
+        for (backend, model), amount in saved.items():
+            metrics.CACHE_SAVED.labels(backend, model).inc(amount)
 
     def insert(self, batch: list[Pending]) -> None:
         """The writer's one database call (tests make it fail to simulate an outage)."""

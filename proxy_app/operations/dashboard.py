@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, re_path
 from django.utils import timezone
 
+from proxy_app.operations.dashboard_sessions import session_rows
 from usage_app.models import UsageRecord, UsageRollup
 from usage_app.stats import DAY, HOUR, StatsFilter, floor_day, floor_hour, usage_stats
 
@@ -68,8 +69,15 @@ def _error_rate(row: dict[str, Any]) -> float:
     return round(100.0 * row["errors"] / row["requests"], 2) if row["requests"] else 0.0
 
 
+def _cache_hit_pct(row: dict[str, Any]) -> float | None:
+    """The share of input tokens read from the prompt cache, in percent (None without input)."""
+    ratio = row["cache_hit_ratio"]
+    return None if ratio is None else round(100.0 * ratio, 1)
+
+
 def dashboard_data(*, period: Period, project: str | None, now: datetime | None = None) -> dict[str, Any]:
-    """Totals, a time series and per-backend / per-model breakdowns for the dashboard."""
+    """Totals, a time series, per-backend / per-model breakdowns (cache-hit ratio and money saved
+    included) and the costliest sessions for the dashboard."""
     until = now or timezone.now()
     since = until - period.span
 
@@ -85,9 +93,11 @@ def dashboard_data(*, period: Period, project: str | None, now: datetime | None 
         rows = stats(dim)["breakdown"]
         for row in rows:
             row["error_rate"] = _error_rate(row)
+            row["cache_hit_pct"] = _cache_hit_pct(row)
         breakdowns[dim] = sorted(rows, key=lambda r: (-r["requests"], r["key"]))
     totals = series["totals"]
     totals["error_rate"] = _error_rate(totals)
+    totals["cache_hit_pct"] = _cache_hit_pct(totals)
     return {
         "since": series["since"],
         "until": series["until"],
@@ -106,6 +116,7 @@ def dashboard_data(*, period: Period, project: str | None, now: datetime | None 
         },
         "by_backend": breakdowns["backend"],
         "by_model": breakdowns["model"],
+        "by_session": session_rows(since=since, until=until, project=project),
     }
 
 

@@ -32,6 +32,12 @@ class AnthropicConnector(Connector):
             headers["x-api-key"] = key
         return headers
 
+    def _body(self, req: c.ChatRequest, model: str) -> bytes:
+        # request_out stays free of settings: the switch for automatic cache breakpoints rides in meta
+        if settings.ANTHROPIC_AUTO_CACHE:
+            req = dataclasses.replace(req, meta={**req.meta, anthropic.AUTO_CACHE: True})
+        return super()._body(req, model)
+
     async def count_tokens(self, req: c.ChatRequest, model: str, key: str | None) -> int | None:
         body = anthropic.request_from_canonical(dataclasses.replace(req, model=model, stream=False))
         for field in ("max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata"):

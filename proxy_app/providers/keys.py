@@ -29,15 +29,21 @@ class KeyPool:
     def store(self) -> KeyStateStore:
         return key_state()
 
-    def rotation(self, model: str) -> list[int]:
+    def rotation(self, model: str, prefer: str | None = None) -> list[int]:
         """The indices of the keys usable for ``model``, starting from the next round-robin
         position among them (so a cooling key's turn is shared evenly, not handed to its
-        neighbour). A backend without keys gets ``[-1]``."""
+        neighbour). A backend without keys gets ``[-1]``.
+
+        ``prefer`` (a key fingerprint: a conversation's key, ``proxy_app.routing.affinity``) comes
+        first when usable, and then the round-robin position is not advanced: a conversation's turns
+        do not take other conversations' turns, so new conversations still spread over the keys."""
         if not self.keys:
             return [-1]
         usable = [i for i in range(len(self.keys)) if self.available(i, model)]
         if not usable:
             return []
+        if prefer in self.fingerprints and (first := self.fingerprints.index(prefer)) in usable:
+            return [first, *(i for i in usable if i != first)]
         start = next(self._counter) % len(usable)
         return usable[start:] + usable[:start]
 
@@ -110,7 +116,7 @@ class ClientKeyPool(KeyPool):
         self.keys = (key,)
         self.fingerprints = []  # never stored anywhere, not even as a digest
 
-    def rotation(self, model: str) -> list[int]:
+    def rotation(self, model: str, prefer: str | None = None) -> list[int]:
         return [0]
 
     async def refresh(self) -> None:

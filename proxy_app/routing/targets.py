@@ -67,20 +67,14 @@ def plan_attempts(targets: list[Target], policy: str, registry: Registry,
     Keys that are cooling down (for that model) or invalid are left out; the executor
     checks again before each attempt, since an earlier attempt may have cooled one.
     ``preferred`` (backend -> key fingerprint: the conversation's key, ``proxy_app.routing.affinity``)
-    puts that key first among its backend's usable keys.
+    puts that key first among its backend's usable keys, without advancing the backend's round-robin.
     """
     for t in targets:
         if t.backend not in registry.backends:
             raise unknown_backend_error(t.backend, registry)
 
     def usable(target: Target) -> list[int]:
-        pool = registry.backends[target.backend].pool
-        keys = pool.rotation(target.model)
-        fingerprint = (preferred or {}).get(target.backend)
-        if fingerprint in pool.fingerprints and (index := pool.fingerprints.index(fingerprint)) in keys:
-            keys.remove(index)
-            keys.insert(0, index)
-        return keys
+        return registry.backends[target.backend].pool.rotation(target.model, (preferred or {}).get(target.backend))
 
     if policy == "k":
         return [Attempt(targets[0], i) for i in usable(targets[0])]

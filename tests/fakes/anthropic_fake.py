@@ -11,12 +11,18 @@ Written by hand from Anthropic's API reference (never with the proxy's translato
 * errors ``{"type":"error","error":{"type":…,"message":…},"request_id":…}``, ``retry-after`` on 429;
 * as strict as the real API where a proxy could go wrong (``validate``): tool_use/tool_result pairing,
   thinking blocks with signatures the fake issued (``signatures.py``) in the current tool loop,
-  thinking's parameter limits, non-empty text blocks, mid-conversation ``system`` messages.
+  thinking's parameter limits, non-empty text blocks, mid-conversation ``system`` messages, at most four
+  blocks marked ``cache_control``;
+* prompt caching per API key and model (``PromptCache``): the prefix up to each ``cache_control``
+  breakpoint is remembered, and a later request whose prefix matches one (at a breakpoint or up to 20
+  blocks before it, as the API looks back) reports it as ``cache_read_input_tokens``, the rest of its
+  prefix up to the last breakpoint as ``cache_creation_input_tokens``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from typing import Any
 
@@ -205,6 +211,67 @@ def _validate_signatures(messages: list[Any]) -> str | None:
     return None
 
 
+# ---------------------------------------------------------------- prompt caching
+
+MAX_CACHE_BREAKPOINTS = 4
+CACHE_LOOKBACK = 20  # prompt caching docs: a breakpoint also finds a cached prefix up to 20 blocks before it
+
+
+def cache_units(body: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The prompt in the order the API caches it (tools, system, messages), one unit per block: its JSON
+    without ``cache_control`` (which does not change the prefix) and whether it is a breakpoint."""
+    blocks: list[tuple[Any, dict[str, Any]]] = [("tool", t) for t in body.get("tools") or [] if isinstance(t, dict)]
+    system = body.get("system")
+    system_blocks = [{"type": "text", "text": system}] if isinstance(system, str) else system or []
+    blocks += [("system", b) for b in system_blocks if isinstance(b, dict)]
+    for i, msg in enumerate(body.get("messages") or []):
+        content = msg.get("content")
+        content = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        blocks += [((i, msg.get("role")), b) for b in content if isinstance(b, dict)]
+    return [(json.dumps([where, {k: v for k, v in b.items() if k != "cache_control"}], sort_keys=True),
+             "cache_control" in b) for where, b in blocks]
+
+
+def count_cache_breakpoints(body: dict[str, Any]) -> int:
+    nested = [inner for msg in body.get("messages") or [] if isinstance(msg.get("content"), list)
+              for b in msg["content"] if isinstance(b, dict) and isinstance(b.get("content"), list)
+              for inner in b["content"] if isinstance(inner, dict) and "cache_control" in inner]
+    return sum(marked for _, marked in cache_units(body)) + len(nested)
+
+
+class PromptCache:
+    """The prefixes cached per (API key, model): a digest of the prefix's units -> its token count."""
+
+    def __init__(self) -> None:
+        self.prefixes: set[tuple[str, str, str]] = set()
+
+    def usage(self, key: str, body: dict[str, Any]) -> tuple[int, int]:
+        """(cache_read_input_tokens, cache_creation_input_tokens) for ``body``; remembers its breakpoints."""
+        units = cache_units(body)
+        digests: list[str] = []
+        sizes: list[int] = []
+        running = hashlib.sha256()
+        chars = 0
+        for text, _ in units:
+            running.update(text.encode())
+            digests.append(running.hexdigest())
+            chars += len(text)
+            sizes.append(chars // 4)  # one token per 4 characters, as the fake counts everywhere
+        ends = [i for i, (_, marked) in enumerate(units) if marked]
+        if not ends:
+            return 0, 0
+        model = str(body.get("model"))
+        read = 0
+        for end in ends:
+            for i in range(end, max(end - CACHE_LOOKBACK, -1), -1):
+                if (key, model, digests[i]) in self.prefixes:
+                    read = max(read, sizes[i])
+                    break
+        for end in ends:
+            self.prefixes.add((key, model, digests[end]))
+        return read, max(sizes[ends[-1]] - read, 0)
+
+
 def validate(body: Any) -> str | None:
     """What the real API rejects with 400 invalid_request_error (the parts the proxy could get wrong)."""
     if not isinstance(body, dict):
@@ -291,6 +358,8 @@ def validate(body: Any) -> str | None:
                     return (f"messages.{i}.content.0: unexpected `tool_use_id` found in `tool_result` blocks: "
                             f"{', '.join(map(str, stray))}. Each `tool_result` block must have a corresponding "
                             "`tool_use` block in the previous message.")
+    if (marked := count_cache_breakpoints(body)) > MAX_CACHE_BREAKPOINTS:
+        return f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. Found {marked}."
     for i, tool in enumerate(body.get("tools") or []):
         if "input_schema" in tool and (tool["input_schema"] or {}).get("type") != "object":
             return f"tools.{i}.custom.input_schema.type: Input should be 'object'"
@@ -323,11 +392,16 @@ def validate(body: Any) -> str | None:
 # ---------------------------------------------------------------- answers
 
 
-def usage(reply: Reply) -> dict[str, Any]:
+def usage(reply: Reply, cache: tuple[int, int] = (0, 0)) -> dict[str, Any]:
+    """``cache``: the (read, created) prompt-cache tokens, within the reply's input tokens (which the tests
+    expect as they are); a scripted ``[[cached]]`` reply reads at least 3."""
+    total = reply.input_tokens
+    read = min(max(cache[0], reply.cached_tokens), total)
+    created = min(cache[1], total - read)
     return {
-        "input_tokens": reply.input_tokens - reply.cached_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": reply.cached_tokens,
+        "input_tokens": total - read - created,
+        "cache_creation_input_tokens": created,
+        "cache_read_input_tokens": read,
         "output_tokens": reply.output_tokens,
         "service_tier": "standard",
     }
@@ -350,8 +424,9 @@ def _event(payload: dict[str, Any]) -> bytes:
     return b"event: " + payload["type"].encode() + b"\ndata: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
 
-def stream_events(reply: Reply, model: str, *, omit_thinking: bool = False) -> list[bytes]:
-    start_usage = {**usage(reply), "output_tokens": 1}
+def stream_events(reply: Reply, model: str, *, omit_thinking: bool = False,
+                  cache: tuple[int, int] = (0, 0)) -> list[bytes]:
+    start_usage = {**usage(reply, cache), "output_tokens": 1}
     frames = [_event({"type": "message_start", "message": {
         "id": MESSAGE_ID, "type": "message", "role": "assistant", "model": model, "content": [],
         "stop_reason": None, "stop_sequence": None, "usage": start_usage}})]
@@ -406,6 +481,8 @@ def api_key(request: web.Request) -> str | None:
 
 
 def setup_routes(app: web.Application, fake: FakeProvider) -> None:
+    prompt_cache = PromptCache()
+
     async def messages(request: web.Request) -> web.StreamResponse:
         key = api_key(request)
         body = await read_json(request)
@@ -425,14 +502,16 @@ def setup_routes(app: web.Application, fake: FakeProvider) -> None:
         if reply.error_status:
             return error_response(reply.error_status, f"The fake upstream failed with {reply.error_status}")
         model = body["model"]
+        cache = prompt_cache.usage(key, body)
+        entry.cache_read = usage(reply, cache)["cache_read_input_tokens"]
         if not body.get("stream"):
             return web.json_response({
                 "id": MESSAGE_ID, "type": "message", "role": "assistant", "model": model,
                 "content": content_blocks(reply, omit_thinking=thinking_omitted(body)),
                 "stop_reason": "tool_use" if reply.tool_name else "end_turn", "stop_sequence": None,
-                "usage": usage(reply),
+                "usage": usage(reply, cache),
             }, headers={"request-id": REQUEST_ID})
-        frames = stream_events(reply, model, omit_thinking=thinking_omitted(body))
+        frames = stream_events(reply, model, omit_thinking=thinking_omitted(body), cache=cache)
         if failure:  # in_stream: Anthropic's error event after message_start, as when it is overloaded
             frames = [frames[0], _event({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})]
         gap = 0.02 if (reply.slow or reply.loop) else 0.0

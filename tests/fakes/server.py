@@ -31,6 +31,7 @@ class RecordedRequest:
     stream_completed: bool | None = None  # False when the client went away mid-stream
     peer: Any = None  # the client's (host, port): the same for requests on one kept-alive connection
     transport: Any = field(default=None, repr=False)  # the connection's transport: is_closing() once the client closed it
+    cache_read: int = 0  # prompt-cache tokens the fake reported as read (the Anthropic fake caches prefixes)
 
 
 @dataclass

@@ -65,3 +65,15 @@ def test_conversations_spread_over_the_keys(three_keys: Proxy) -> None:
     used = keys_used(three_keys)
     assert set(used) == set(KEYS), "new conversations take their turn round-robin"
     assert all(used[i] == used[i + 1] for i in (0, 2, 4)), f"each stays on its key: {used}"
+
+
+def test_conversations_started_one_after_another_each_get_a_key_of_their_own(three_keys: Proxy) -> None:
+    """A kept turn does not advance the round-robin: with three turns each (as many as keys), counting
+    the kept turns would hand every new conversation the same key as the one before."""
+    for session in ("a", "b", "c"):
+        for turn in range(3):
+            ask(three_keys, f"apart-{session}", f"turn {turn}")
+    used = keys_used(three_keys)
+    per_conversation = [set(used[i:i + 3]) for i in (0, 3, 6)]
+    assert all(len(keys) == 1 for keys in per_conversation), f"each stays on its key: {used}"
+    assert set.union(*per_conversation) == set(KEYS), f"three conversations, three keys: {used}"

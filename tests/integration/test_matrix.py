@@ -403,9 +403,12 @@ def last_request(fake: FakeProvider) -> RecordedRequest:
     return requests[-1]
 
 
-def planned(backend: str, body: dict[str, Any]) -> Reply:
-    """What the fake answered to ``body`` (the fakes are deterministic)."""
-    return plan_reply(FAKE_MODULES[backend].neutral_view(body))
+def planned(backend: str, request: RecordedRequest) -> Reply:
+    """What the fake answered to ``request`` (the fakes are deterministic; the Anthropic fake's prompt cache
+    reads what an earlier cell of the same prefix wrote, when the proxy marked breakpoints)."""
+    reply = plan_reply(FAKE_MODULES[backend].neutral_view(request.body))
+    reply.cached_tokens = max(reply.cached_tokens, request.cache_read)
+    return reply
 
 
 def upstream_usage(backend: str, reply: Reply) -> dict[str, int]:
@@ -616,7 +619,7 @@ def run_cell(proxy: Proxy, sdk: str, backend: str, scenario: str) -> None:
         ask = Ask(f"Hi there, {scenario} please [[cached]]", stream=scenario == "stream", session=session)
         answer = driver.ask(proxy, model, ask)
         request = last_request(fake)
-        reply = planned(backend, request.body)
+        reply = planned(backend, request)
         assert reply.cached_tokens == 3, "the prompt's [[cached]] reached the upstream"
         assert answer.text == reply.text == f"Hello from the fake provider! You said: {ask.prompt}"
         assert answer.finish == driver.finish_stop
@@ -628,7 +631,7 @@ def run_cell(proxy: Proxy, sdk: str, backend: str, scenario: str) -> None:
         ask = Ask("Say hi", system=SYSTEM, session=session)
         answer = driver.ask(proxy, model, ask)
         request = last_request(fake)
-        reply = planned(backend, request.body)
+        reply = planned(backend, request)
         assert upstream_system(backend, request.body) == SYSTEM
         check_no_system_in_messages(backend, request.body)
         assert answer.text == reply.text
@@ -639,7 +642,7 @@ def run_cell(proxy: Proxy, sdk: str, backend: str, scenario: str) -> None:
         ask = Ask("What is in this image?", image=True, session=session)
         answer = driver.ask(proxy, model, ask)
         request = last_request(fake)
-        reply = planned(backend, request.body)
+        reply = planned(backend, request)
         check_image(backend, request.body)
         assert answer.text == reply.text == "I see an image of a red square."
         check_usage(sdk, backend, answer, reply)
@@ -648,7 +651,7 @@ def run_cell(proxy: Proxy, sdk: str, backend: str, scenario: str) -> None:
         ask = Ask("What is the weather in Paris?", tools=True, stream=scenario == "stream_tool", session=session)
         first = driver.ask(proxy, model, ask)
         request = last_request(fake)
-        reply = planned(backend, request.body)
+        reply = planned(backend, request)
         check_tool_schema(backend, request.body)
         check_model_and_stream(backend, request, ask.stream)
         assert [(c.name, c.args) for c in first.calls] == [("get_weather", {"city": "Paris", "unit": "celsius"})]
@@ -662,7 +665,7 @@ def run_cell(proxy: Proxy, sdk: str, backend: str, scenario: str) -> None:
             "openai": "call_fake1", "openrouter": "call_fake1", "anthropic": anthropic_fake.TOOL_USE_ID}.get(backend)
         final = driver.follow_up(proxy, model, ask, first)
         request = last_request(fake)
-        reply = planned(backend, request.body)
+        reply = planned(backend, request)
         check_tool_result(backend, request.body, upstream_call_id)
         assert final.text == reply.text == f"The tool returned: {TOOL_RESULT}"
         assert final.finish == driver.finish_stop and not final.calls
@@ -672,7 +675,7 @@ def run_cell(proxy: Proxy, sdk: str, backend: str, scenario: str) -> None:
         ask = Ask("Think about the number 42", thinking=True, stream=scenario == "stream_thinking", session=session)
         answer = driver.ask(proxy, model, ask)
         request = last_request(fake)
-        reply = planned(backend, request.body)
+        reply = planned(backend, request)
         check_thinking_config(sdk, backend, request.body)
         check_model_and_stream(backend, request, ask.stream)
         assert reply.thinking == THINKING_TEXT
@@ -688,7 +691,7 @@ def run_cell(proxy: Proxy, sdk: str, backend: str, scenario: str) -> None:
         ask = Ask("Give me JSON", json=True, session=session)
         answer = driver.ask(proxy, model, ask)
         request = last_request(fake)
-        reply = planned(backend, request.body)
+        reply = planned(backend, request)
         check_json_format(backend, request.body)
         assert answer.text == reply.text
         assert json.loads(answer.text) == {"answer": "ok", "echo": "Give me JSON"}

@@ -6,6 +6,7 @@ uses. Where each part lives:
 * ``types``       the wire shapes (TypedDicts) and ``NAME``
 * ``request_in``  a client's request -> ``ChatRequest`` (validation, naming the offending field)
 * ``request_out`` ``ChatRequest`` -> an upstream request (thinking budgets, tool-result merging)
+* ``cache_hints`` prompt-cache breakpoints for clients that cannot set ``cache_control``
 * ``markers``     what ``request_in`` leaves in ``extra`` so ``request_out`` re-encodes a request as it came
 * ``blocks``      content blocks <-> canonical parts, shared by requests and responses
 * ``response``    non-streamed responses, both directions
@@ -14,6 +15,7 @@ uses. Where each part lives:
 * ``errors``      error bodies, both directions
 """
 
+from proxy_app.protocols.anthropic.cache_hints import AUTO_CACHE
 from proxy_app.protocols.anthropic.envelope import usage_from_canonical, usage_to_canonical
 from proxy_app.protocols.anthropic.errors import error_body, error_to_canonical
 from proxy_app.protocols.anthropic.request_in import request_to_canonical
@@ -23,6 +25,7 @@ from proxy_app.protocols.anthropic.stream import StreamDecoder, StreamEncoder
 from proxy_app.protocols.anthropic.types import NAME
 
 __all__ = [
+    "AUTO_CACHE",
     "DEFAULT_MAX_TOKENS",
     "NAME",
     "StreamDecoder",

@@ -3,7 +3,8 @@
 A request that came from an Anthropic client (``same``) goes back as it came: markers, ``extra`` and
 ``meta`` restore what the canonical model does not hold. One from another protocol's client is fitted
 to what the API accepts: tool results merged into one user message, reasoning as a thinking budget
-below ``max_tokens``, thinking signed by other providers dropped.
+below ``max_tokens``, thinking signed by other providers dropped, prompt-cache breakpoints added
+(``cache_hints``) when the backend connector asks for them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Literal
 from proxy_app.core import canonical as c
 from proxy_app.protocols.anthropic import types as wire
 from proxy_app.protocols.anthropic.blocks import tool_input
+from proxy_app.protocols.anthropic.cache_hints import AUTO_CACHE, add_cache_breakpoints
 from proxy_app.protocols.anthropic.markers import BLOCKS, IN_MESSAGES, JOINED, wire_extra
 from proxy_app.protocols.common import WEB_SEARCH
 
@@ -291,4 +293,6 @@ def request_from_canonical(req: c.ChatRequest) -> dict[str, Any]:
         out["output_config"] = output_config
     # an Anthropic client's unmodelled top-level fields go back beside the modelled ones
     passed_through = {k: v for k, v in req.extra.items() if k != "output_config"} if same else {}
-    return {**out, **passed_through}
+    body = {**out, **passed_through}
+    # another protocol's client cannot mark cache breakpoints; an Anthropic client's own are kept exactly
+    return add_cache_breakpoints(body) if not same and req.meta.get(AUTO_CACHE) else body
