@@ -482,6 +482,7 @@ def api_key(request: web.Request) -> str | None:
 
 def setup_routes(app: web.Application, fake: FakeProvider) -> None:
     prompt_cache = PromptCache()
+    fake.on_reset.append(prompt_cache.prefixes.clear)
 
     async def messages(request: web.Request) -> web.StreamResponse:
         key = api_key(request)

@@ -47,6 +47,7 @@ class FakeProvider:
         self.name = name
         self.requests: list[RecordedRequest] = []
         self.key_failures: dict[str, KeyFailure] = {}
+        self.on_reset: list[Callable[[], None]] = []  # provider state the provider modules keep (a prompt cache)
         self.lock = threading.Lock()
         self._setup_routes = setup_routes
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -73,9 +74,12 @@ class FakeProvider:
         return f"http://127.0.0.1:{self.port}"
 
     def reset(self) -> None:
+        """Forget what the tests before saw and scripted (each test starts with a provider that knows nothing)."""
         with self.lock:
             self.requests.clear()
             self.key_failures.clear()
+            for forget in self.on_reset:
+                forget()
 
     # -- test controls -------------------------------------------------------
 

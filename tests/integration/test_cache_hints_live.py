@@ -23,7 +23,7 @@ MODEL = "anthropic:claude-sonnet-4-5"
 
 
 def long_system() -> str:
-    """A system prompt of its own per test: the fake's cache outlives a test, like the real one's 5 minutes."""
+    """A system prompt of its own per test: apart from the prefixes any other test caches in the fake."""
     return f"You are a careful coding agent ({uuid.uuid4()}). " + "Follow the house rules. " * 60
 
 

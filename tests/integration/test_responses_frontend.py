@@ -79,7 +79,9 @@ def test_instructions_become_the_system_prompt(proxy: Proxy) -> None:
                                           input="Are semicolons optional?")
     assert resp.instructions == "Talk like a pirate."
     assert "[system: Talk like a pirate.]" in resp.output_text
-    assert upstream_body(proxy, "anthropic:x")["system"] == "Talk like a pirate."
+    # as a block: the proxy marks it as a prompt-cache breakpoint for Anthropic (ANTHROPIC_AUTO_CACHE)
+    assert upstream_body(proxy, "anthropic:x")["system"] == [
+        {"type": "text", "text": "Talk like a pirate.", "cache_control": {"type": "ephemeral"}}]
 
 
 def test_message_items_with_developer_roles_and_history_are_forwarded(proxy: Proxy) -> None:
