@@ -25,8 +25,8 @@ class FailoverRouteElementInline(admin.TabularInline):
 
 @admin.register(FailoverRoute)
 class FailoverRouteAdmin(admin.ModelAdmin):
-    list_display = ("name", "policy", "owner", "elements_summary", "created_at")
-    list_filter = ("policy",)
+    list_display = ("name", "policy", "owner", "elements_summary", "compact", "created_at")
+    list_filter = ("policy", "compact")
     search_fields = ("name",)
     list_select_related = ("owner",)
     inlines = (FailoverRouteElementInline,)

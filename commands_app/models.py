@@ -36,6 +36,9 @@ class FailoverRoute(models.Model):
     name = models.CharField(max_length=100)
     policy = models.CharField(max_length=2, choices=POLICIES, default="m")
     owner = models.ForeignKey("proxy_app.ProxyKey", null=True, blank=True, on_delete=models.CASCADE)
+    compact = models.BooleanField(
+        default=False, help_text="Compact old, large tool results of the requests to this route (a session's "
+                                 "!/set(compact=...) wins)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -32,7 +32,7 @@ async def overrides_apply(chat: c.ChatRequest, session: SessionState) -> Routing
     effort, budget = overrides.get("reasoning-effort"), overrides.get("thinking-budget")
     if chat.reasoning is None and (effort or budget is not None):
         chat.reasoning = c.Reasoning(effort=effort, budget_tokens=budget, enabled=budget != 0)
-    for flag in ("redact-api-keys-in-prompts", "loop-detection", "tool-loop-detection"):
+    for flag in ("redact-api-keys-in-prompts", "loop-detection", "tool-loop-detection", "compact"):
         if flag in overrides:
             chat.meta[flag] = bool(overrides[flag])
     return RoutingHints(

@@ -21,6 +21,7 @@ class RouteView:
     elements: tuple[str, ...]
     owner_id: int | None
     source: str = "admin"  # or "config file"
+    compact: bool = False  # prompt compaction for this route's requests
 
 
 def file_routes() -> list[RouteView]:
@@ -28,7 +29,7 @@ def file_routes() -> list[RouteView]:
     loaded = settings.PROXY_FILE_CONFIG
     if loaded is None:
         return []
-    return [RouteView(name, route.policy, tuple(route.elements), None, "config file")
+    return [RouteView(name, route.policy, tuple(route.elements), None, "config file", route.compact)
             for name, route in loaded.config.routes.items()]
 
 
@@ -39,7 +40,8 @@ def _merged(rows: QuerySet[FailoverRoute]) -> dict[tuple[int | None, str], Route
     """The file's routes, and over them the database's ``rows`` (a route of the same owner and name wins)."""
     routes: dict[tuple[int | None, str], RouteView] = {(None, route.name): route for route in file_routes()}
     for row in rows.prefetch_related("elements"):
-        routes[(row.owner_id, row.name)] = RouteView(row.name, row.policy, tuple(route_elements(row)), row.owner_id)
+        routes[(row.owner_id, row.name)] = RouteView(row.name, row.policy, tuple(route_elements(row)), row.owner_id,
+                                                  compact=row.compact)
     return routes
 
 

@@ -117,6 +117,7 @@ SETTINGS: tuple[SessionSetting, ...] = (
     SessionSetting("redact-api-keys-in-prompts", parse_bool, "redact secrets in prompts (on/off)"),
     SessionSetting("loop-detection", parse_bool, "halt answers that loop (on/off)"),
     SessionSetting("tool-loop-detection", parse_bool, "stop repeated identical tool calls (on/off)"),
+    SessionSetting("compact", parse_bool, "shorten old, large tool results (on/off)", ("compaction",)),
     SessionSetting("command-prefix", parse_prefix, "prefix of in-chat commands (2–10 characters)"),
 )
 

@@ -315,6 +315,12 @@ LOOP_DETECTION_PARAPHRASE_SIMILARITY = env.float("LOOP_DETECTION_PARAPHRASE_SIMI
 # Tool-call loops, counted from each request's own conversation (no per-session or time-window state;
 # TOOL_LOOP_TTL_SECONDS is no longer read). Limits are calls allowed before the model is warned
 # (chance_then_break: the next call is let through with a warning, the one after is stopped) or stopped (break).
+# Prompt compaction (proxy_app/guards/compaction.py): off unless on here, for a route, or by !/set(compact=on).
+COMPACT_ENABLED = env.bool("COMPACT_ENABLED", default=False)
+COMPACT_KEEP_TURNS = env.int("COMPACT_KEEP_TURNS", default=3)
+COMPACT_MIN_CHARS = env.int("COMPACT_MIN_CHARS", default=6000)
+COMPACT_KEEP_CHARS = env.int("COMPACT_KEEP_CHARS", default=1500)
+COMPACT_MIN_SAVINGS_TOKENS = env.int("COMPACT_MIN_SAVINGS_TOKENS", default=20000)
 TOOL_LOOP_DETECTION_ENABLED = env.bool("TOOL_LOOP_DETECTION_ENABLED", default=True)
 TOOL_LOOP_MODE = env("TOOL_LOOP_MODE", default="chance_then_break")
 TOOL_LOOP_MAX_REPEATS = env.int("TOOL_LOOP_MAX_REPEATS", default=4)

@@ -56,7 +56,8 @@ class GuardFilter(admin.SimpleListFilter):
 class UsageRecordAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_display = ("created_at", "owner", "project", "backend", "model", "status", "input_tokens", "output_tokens",
-                    "cost_usd", "latency_ms", "stream", "attempts", "loop_halts", "loop_halt_kind", "redactions")
+                    "cost_usd", "latency_ms", "stream", "attempts", "loop_halts", "loop_halt_kind", "redactions",
+                    "compacted_tokens")
     list_filter = (GuardFilter, "loop_halt_kind", "project", "backend", "model", "status", "stream", "tokens_estimated", "byok")
     search_fields = ("requested_model", "user", "session_id", "error_message")
     list_per_page = 100

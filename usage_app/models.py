@@ -53,6 +53,8 @@ class UsageRecord(models.Model):
         help_text="Which guard halted the answer: tool_loop, cycle, no_progress, text_loop or paraphrase",
     )
     redactions = models.PositiveIntegerField(default=0)
+    compacted_tokens = models.PositiveIntegerField(
+        default=0, help_text="estimated prompt tokens prompt compaction left out of old tool results")
     answered_by_proxy = models.BooleanField(default=False)
     client_disconnected = models.BooleanField(default=False)
 

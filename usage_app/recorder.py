@@ -278,6 +278,7 @@ def usage_values_from_context(ctx: RequestContext) -> dict[str, Any]:
         loop_halts=ctx.loop_halts,
         loop_halt_kind=ctx.loop_halt_kind[:20],
         redactions=ctx.redactions,
+        compacted_tokens=ctx.compacted_tokens,
         answered_by_proxy=ctx.answered_by_proxy,
         client_disconnected=ctx.client_disconnected,
         cost_usd=None,  # priced by Pending.prepare

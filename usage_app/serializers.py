@@ -105,7 +105,7 @@ class UsageRecordSerializer(serializers.ModelSerializer[UsageRecord]):
             "requested_model", "backend", "model", "attempts", "attempt_log", "key_hint", "status", "error_type",
             "error_message", "stream", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens",
             "reasoning_tokens", "tokens_estimated", "cost_usd", "cache_saved_usd", "latency_ms", "ttft_ms", "loop_halts", "loop_halt_kind", "redactions",
-            "answered_by_proxy", "client_disconnected", "byok", "affinity",
+            "compacted_tokens", "answered_by_proxy", "client_disconnected", "byok", "affinity",
         ]
 
 

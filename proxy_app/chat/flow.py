@@ -2,7 +2,7 @@
 
 Authenticate ▸ limits ▸ decode to the canonical request ▸ session and in-chat commands ▸ session budget ▸ session
 overrides ▸ model permission ▸ request guards (secret redaction, tool-loop warning) ▸ route ▸
-model defaults ▸ reasoning state ▸ serve (``pipeline``). Every failure is answered in the
+prompt compaction ▸ model defaults ▸ reasoning state ▸ serve (``pipeline``). Every failure is answered in the
 client's protocol by the frontend that called in.
 """
 
@@ -32,7 +32,7 @@ from proxy_app.core import canonical as c
 from proxy_app.core import tracing
 from proxy_app.core.context import RequestContext, finish_request
 from proxy_app.core.principal import Principal
-from proxy_app.guards.apply import inject_tool_loop_warning, redact_request
+from proxy_app.guards.apply import compact_request, inject_tool_loop_warning, redact_request
 from proxy_app.providers.registry import Registry, get_registry
 from proxy_app.routing.model_defaults import defaults_apply
 
@@ -101,6 +101,7 @@ async def handle_chat(
             chat, registry, owner_id=principal.key_id, default_backend=hints.default_backend,
             openai_url=hints.openai_url,
         )
+        ctx.compacted_tokens = compact_request(chat, route_compact=plan.compact).saved_tokens
         if own_key is not None:
             plan = with_client_key(plan, own_key)
         await defaults_apply(chat, plan.targets[0])

@@ -58,6 +58,7 @@ class RoutePlan:
     targets: list[Target]
     policy: str
     registry: Registry  # the registry the targets refer to (a session's openai_url adds a backend)
+    compact: bool = False  # the route asks for prompt compaction
 
 
 async def resolve_route(
@@ -75,11 +76,11 @@ async def resolve_route(
         if not route.elements:
             raise c.ProxyError(f"failover route '{route.name}' has no elements", param="model")
         targets = [parse_target(element, registry) for element in route.elements]
-        plan = RoutePlan(targets, route.policy, registry)
+        plan = RoutePlan(targets, route.policy, registry, route.compact)
     else:
         plan = RoutePlan([parse_target(chat.model, registry, default_backend=default_backend)], "k", registry)
     if openai_url and any(t.backend == "openai" for t in plan.targets):
-        plan = RoutePlan(plan.targets, plan.policy, _with_session_backend(registry, openai_url))
+        plan = RoutePlan(plan.targets, plan.policy, _with_session_backend(registry, openai_url), plan.compact)
     return plan
 
 
@@ -89,7 +90,7 @@ def with_client_key(plan: RoutePlan, key: str) -> RoutePlan:
     backend = plan.targets[0].backend
     overlay = copy.copy(plan.registry)
     overlay.backends = {**plan.registry.backends, backend: plan.registry.backends[backend].with_client_key(key)}
-    return RoutePlan([t for t in plan.targets if t.backend == backend], plan.policy, overlay)
+    return RoutePlan([t for t in plan.targets if t.backend == backend], plan.policy, overlay, plan.compact)
 
 
 def _with_session_backend(registry: Registry, url: str) -> Registry:

@@ -50,6 +50,7 @@ class RequestContext:
     loop_warning_kind: str = ""  # the kind of loop a tool call was let through with a warning for
     tool_loop: Any = None  # the request's tool-loop analysis (proxy_app.guards.tool_loop.LoopAnalysis), built once
     redactions: int = 0
+    compacted_tokens: int = 0  # estimated prompt tokens prompt compaction left out
     answered_by_proxy: bool = False
     started: float = field(default_factory=time.perf_counter)
     started_wall: float = field(default_factory=time.time)

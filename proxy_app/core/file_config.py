@@ -76,6 +76,7 @@ class BackendConfig(_Section):
 class RouteConfig(_Section):
     policy: Literal["k", "m", "km", "mk"] = "m"
     elements: list[str] = Field(min_length=1)
+    compact: bool = False
 
 
 class KeyConfig(_Section):

@@ -1,6 +1,7 @@
-"""Guards on every request: secret redaction on the way out, loop and tool-loop detection on the way back.
+"""Guards on every request: secret redaction and prompt compaction on the way out, loop and tool-loop
+detection on the way back.
 
-The pure detectors live in ``redaction``, ``loop_detection`` and ``tool_loop``; this module
+The pure detectors live in ``redaction``, ``compaction``, ``loop_detection`` and ``tool_loop``; this module
 applies them to canonical requests, responses and stream events, with per-session switches
 (``chat.meta`` keys set by ``!/set(...)``) overriding the operator's settings. Tool-loop
 detection reads only the request's own conversation (``inject_tool_loop_warning`` builds the
@@ -20,6 +21,7 @@ from django.conf import settings
 from proxy_app.core import canonical as c
 from proxy_app.core.context import RequestContext
 from proxy_app.core.token_estimate import estimate_request_tokens, estimate_tokens_for_chars
+from proxy_app.guards.compaction import Compaction, CompactionConfig, compact_messages
 from proxy_app.guards.loop_detection import LoopConfig, LoopDetector, find_loop, halt_notice
 from proxy_app.guards.redaction import SecretRedactor
 from proxy_app.guards.tool_loop import LoopAnalysis, ToolLoopConfig
@@ -69,6 +71,26 @@ def redact_request(chat: c.ChatRequest, known_secrets: tuple[str, ...]) -> int:
     if count:
         logger.info("redacted %d secret(s) from a prompt", count)
     return count
+
+
+# ---------------------------------------------------------------- prompt compaction
+
+
+def compaction_config() -> CompactionConfig:
+    return CompactionConfig(keep_turns=max(1, settings.COMPACT_KEEP_TURNS), min_chars=settings.COMPACT_MIN_CHARS,
+                            keep_chars=settings.COMPACT_KEEP_CHARS,
+                            min_savings_tokens=settings.COMPACT_MIN_SAVINGS_TOKENS)
+
+
+def compact_request(chat: c.ChatRequest, *, route_compact: bool) -> Compaction:
+    """Shorten the old, large tool results of ``chat`` when compaction is on: a session's
+    ``!/set(compact=...)`` decides, else the route's switch or ``COMPACT_ENABLED``."""
+    if not _switch(chat, "compact", route_compact or settings.COMPACT_ENABLED):
+        return Compaction()
+    done = compact_messages(chat.messages, compaction_config())
+    if done.results:
+        logger.info("compacted %d old tool result(s), ~%d tokens", done.results, done.saved_tokens)
+    return done
 
 
 # ---------------------------------------------------------------- loop detection

@@ -111,6 +111,7 @@ def finish_payload(rid: str, ctx: RequestContext) -> dict[str, Any]:
         "failover": len(attempts) > 1 or any(a["outcome"] != "ok" for a in attempts),
         "loop_halts": ctx.loop_halts,
         "redactions": ctx.redactions,
+        "compacted_tokens": ctx.compacted_tokens,
         "answered_by_proxy": ctx.answered_by_proxy,
         "client_disconnected": ctx.client_disconnected,
     }

@@ -104,3 +104,10 @@ def test_names_must_not_clash(tmp_path: Path) -> None:
     text = "aliases:\n  fast: openai:gpt-4o\nroutes:\n  fast:\n    elements: [openai:gpt-4o]\n"
     with pytest.raises(ConfigError, match="both an alias and a route: fast"):
         load_config(write(tmp_path, text), {})
+
+
+def test_a_file_route_can_switch_prompt_compaction_on(settings: Any) -> None:
+    from commands_app.routes import file_routes
+
+    settings.PROXY_FILE_CONFIG = load_config(EXAMPLE, EXAMPLE_ENV)
+    assert {route.name: route.compact for route in file_routes()} == {"coding": True}

@@ -13,6 +13,9 @@ Tags, in the newest human text (``/abs/path`` is an absolute path without spaces
   content with a write tool; or an edit tool; or ``sed -i`` through a shell tool); then ``Edited /abs/path.``
 * ``[[agent:repeat N /abs/path]]``  read the same file with the same arguments N times in a row, then
   answer ``Read /abs/path N times.`` (for loop-detection tests).
+* ``[[agent:reread /abs/path]]``  read the file, run ``seq 1 4000`` (a long output), read the file again,
+  then answer ``The secret word is X. (N compacted results)``: the word from the newest read that has
+  one, N the results the proxy's prompt compaction had shortened (for the compaction tests).
 
 Tools are chosen by name *and* by their schema's property names: a read tool (``Read``, ``read_file``)
 with a path property (``file_path``, ``absolute_path``, ``path``); a write tool (``Write``,
@@ -34,9 +37,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .scenario import NeutralRequest
 
-TAG = re.compile(r"\[\[agent:(read|edit|repeat)\s+(?:(\d+)\s+)?(/[^\s\]]+)\]\]")
+TAG = re.compile(r"\[\[agent:(read|edit|repeat|reread)\s+(?:(\d+)\s+)?(/[^\s\]]+)\]\]")
 SECRET = re.compile(r"secret word is (\w+)")
 SEE = re.compile(r"see (/\S+\.txt)")
+COMPACTED = "llm-interactive-proxy compacted this old tool result"
 MAX_STEPS = 12  # a safety net: never call tools forever in one turn
 
 PATH_PROPS = ("file_path", "absolute_path", "path", "filePath", "filename")
@@ -278,6 +282,8 @@ def plan_agent(view: NeutralRequest) -> Step | None:
         return _plan_read(box, path, calls, results) if not pending else Step(text="Waiting for the tool result.")
     if action == "edit":
         return _plan_edit(box, path, calls, results)
+    if action == "reread":
+        return _plan_reread(box, path, calls, results)
     return _plan_repeat(box, path, int(count or 1), calls, results)
 
 
@@ -320,6 +326,18 @@ def _plan_edit(box: Toolbox, path: str, calls: list[ToolCall], results: list[str
     if box.shell:
         return _shell(box.shell, f"sed -i 's/TODO/DONE/' {shlex.quote(path)}")
     return _no_tool(f"edit {path}")
+
+
+def _plan_reread(box: Toolbox, path: str, calls: list[ToolCall], results: list[str]) -> Step:
+    if len(calls) > len(results):
+        return Step(text="Waiting for the tool result.")
+    if len(results) == 1 and box.shell:
+        return _shell(box.shell, "seq 1 4000")
+    if len(results) < 3:
+        return _read(box, path) or _no_tool(f"read {path}")
+    words = [m.group(1) for r in reversed(results) if (m := SECRET.search(r))]
+    compacted = sum(COMPACTED in r for r in results)
+    return Step(text=f"The secret word is {words[0] if words else 'unknown'}. ({compacted} compacted results)")
 
 
 def _plan_repeat(box: Toolbox, path: str, times: int, calls: list[ToolCall], results: list[str]) -> Step:

@@ -54,6 +54,13 @@ def tool_use_id(call_index: int) -> str:
     return TOOL_USE_ID if call_index == 1 else f"toolu_01FakeCall{call_index:010d}"
 
 
+def message_id(body: dict[str, Any]) -> str:
+    """Each answer of a conversation its own id, as the API gives (Claude Code merges consecutive
+    assistant entries of one id into one message): the first the usual one."""
+    turn = sum(1 for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "assistant")
+    return MESSAGE_ID if turn == 0 else f"msg_01FakeTurn{turn:012d}"
+
+
 REQUEST_ID = "req_011CFakeRequestId0123456789"
 
 ERROR_TYPES = {
@@ -425,10 +432,10 @@ def _event(payload: dict[str, Any]) -> bytes:
 
 
 def stream_events(reply: Reply, model: str, *, omit_thinking: bool = False,
-                  cache: tuple[int, int] = (0, 0)) -> list[bytes]:
+                  cache: tuple[int, int] = (0, 0), answer_id: str = MESSAGE_ID) -> list[bytes]:
     start_usage = {**usage(reply, cache), "output_tokens": 1}
     frames = [_event({"type": "message_start", "message": {
-        "id": MESSAGE_ID, "type": "message", "role": "assistant", "model": model, "content": [],
+        "id": answer_id, "type": "message", "role": "assistant", "model": model, "content": [],
         "stop_reason": None, "stop_sequence": None, "usage": start_usage}})]
     index = 0
     if reply.thinking:
@@ -507,12 +514,13 @@ def setup_routes(app: web.Application, fake: FakeProvider) -> None:
         entry.cache_read = usage(reply, cache)["cache_read_input_tokens"]
         if not body.get("stream"):
             return web.json_response({
-                "id": MESSAGE_ID, "type": "message", "role": "assistant", "model": model,
+                "id": message_id(body), "type": "message", "role": "assistant", "model": model,
                 "content": content_blocks(reply, omit_thinking=thinking_omitted(body)),
                 "stop_reason": "tool_use" if reply.tool_name else "end_turn", "stop_sequence": None,
                 "usage": usage(reply, cache),
             }, headers={"request-id": REQUEST_ID})
-        frames = stream_events(reply, model, omit_thinking=thinking_omitted(body), cache=cache)
+        frames = stream_events(reply, model, omit_thinking=thinking_omitted(body), cache=cache,
+                               answer_id=message_id(body))
         if failure:  # in_stream: Anthropic's error event after message_start, as when it is overloaded
             frames = [frames[0], _event({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})]
         gap = 0.02 if (reply.slow or reply.loop) else 0.0

@@ -1,0 +1,67 @@
+"""Prompt compaction with the real CLIs: with compaction on, each CLI still finishes a task whose
+history holds a superseded file read and a long command output, and the model saw them compacted.
+
+The fake model is scripted (``[[agent:reread path]]``): read a file, run ``seq 1 4000``, read the file
+again, then answer with the secret word and how many compacted results it saw. With one turn kept
+whole, the request after the second read carries the first read (superseded) and the long output
+compacted; the CLI shows the answer, and the usage rows count the tokens left out.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from proxy_app.guards.compaction import MARKER
+from tests.conftest import Proxy, configure_backends
+from usage_app.models import UsageRecord
+from usage_app.recorder import flush
+
+from . import harness
+
+pytestmark = [pytest.mark.clients, pytest.mark.timeout(2 * harness.CLI_TIMEOUT)]
+
+BACKEND = {"claude": "anthropic", "codex": "openai", "gemini": "gemini"}
+NOTES = "".join(f"{i:03d} Notes on the release: nothing to see on this line, keep reading please.\n"
+                for i in range(100)) + "The secret word is osprey\n"  # ~8 kB
+
+
+@pytest.fixture
+def work() -> Iterator[tuple[Path, Path]]:
+    root = Path(tempfile.mkdtemp(prefix="llmproxy-cli-compact-")).resolve()
+    (root / "home").mkdir()
+    (root / "work").mkdir()
+    try:
+        yield root / "home", root / "work"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize("client", harness.CLIENTS)
+def test_an_agent_finishes_its_task_with_compaction_on(client: str, proxy: Proxy, clients_install: harness.Install,
+                                                      relay: harness.Relay, work: tuple[Path, Path],
+                                                      monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    backend = BACKEND[client]
+    settings.LLM_BACKEND = backend
+    configure_backends(monkeypatch, proxy.fakes, LLM_BACKEND=backend)
+    settings.COMPACT_ENABLED = True
+    settings.COMPACT_KEEP_TURNS = 1
+    settings.COMPACT_MIN_SAVINGS_TOKENS = 500
+    home, cwd = work
+    notes = cwd / "notes.txt"
+    notes.write_text(NOTES)
+    run = harness.run_cli(clients_install, client, f"Read notes.txt twice, count to 4000 in between, and tell me "
+                          f"the secret word. [[agent:reread {notes}]]", relay=relay, key=proxy.key, home=home, work=cwd)
+    report = run.report()
+    assert run.returncode == 0 and "The secret word is osprey." in run.stdout, report
+    upstream = [str(r.body) for r in proxy.fakes.by_backend(backend).chat_requests()]
+    assert any(MARKER in body for body in upstream), f"no request went upstream compacted\n{report}"
+    seen = int(run.stdout.split("The secret word is osprey. (", 1)[1].split(" compacted", 1)[0])
+    assert seen >= 1, f"the model saw no compacted result\n{report}"
+    assert flush(timeout=10)
+    assert UsageRecord.objects.filter(compacted_tokens__gt=1000).exists()
