@@ -1,8 +1,19 @@
 #!/usr/bin/env python3
-"""Prompt-compaction benchmark (issue 26, item 5): a coding agent's session replayed through the proxy,
-compaction off and on, against the prefix-caching fake Anthropic of ``bench/cache_affinity.py``.
+"""Prompt-compaction benchmark (issue 26, item 5): recorded agent sessions of the real CLIs, and a longer
+coding session replayed through the proxy, compaction off and on.
 
     .venv/bin/python bench/compaction.py [--turns 40]
+
+**Recorded sessions** (``bench/recordings/``): the last request Claude Code, Codex CLI and Gemini CLI
+sent in a ten-tool-call session (reads, re-reads, long outputs, an edit;
+``tests/clients/test_cli_compaction.py`` with ``CLIENTS_RECORD_SESSIONS=bench/recordings``), decoded
+as the proxy's frontends do. Each request the session made (each prefix ending before an assistant
+message) is compacted as the proxy would, with the default thresholds and with eager ones; printed:
+the estimated prompt tokens over the session and of its last request, and the batches (prompt-cache
+rewrites). Whether the agents still finish with compaction on is that test's verdict.
+
+**A longer session through the proxy**, against the prefix-caching fake Anthropic of
+``bench/cache_affinity.py``:
 
 The session is shaped like Claude Code's (its system prompt and tool definitions, one tool call and
 its result per turn): it reads source files (~10 kB each), greps, runs the test suite (a ~20 kB log),
@@ -19,10 +30,18 @@ and the input cost at Claude Sonnet prices (cache read 0.1x, write 1.25x).
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import cache_affinity as caching
 import run as bench
+
+RECORDINGS = Path(__file__).resolve().parent / "recordings"
+EAGER = {"keep_turns": 2, "min_savings_tokens": 1000}  # the recording test's thresholds
 
 MODEL = caching.MODEL
 FILES = [f"app/{name}.py" for name in ("models", "views", "forms", "services", "admin")]
@@ -111,10 +130,49 @@ def run_mode(compact: bool, turns: int) -> Recording:
     return fake
 
 
+def recorded_sessions() -> None:
+    """Compact each recorded session's requests as the proxy would (pure: no server)."""
+    import sys
+
+    sys.path.insert(0, str(bench.ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+    from proxy_app.core.token_estimate import estimate_request_tokens
+    from proxy_app.guards.compaction import CompactionConfig, compact_messages
+    from tests.clients.test_fixture_replay import decode
+
+    print(f"{'recorded session':<22} {'thresholds':<10} {'requests':>8} {'tokens, all requests':>21} "
+          f"{'last request':>13} {'saved':>6} {'batches':>7}")
+    for path in sorted(RECORDINGS.glob("*-session.json")):
+        chat = decode(json.loads(path.read_text()))
+        assert chat is not None, path
+        ends = [i for i, m in enumerate(chat.messages) if m.role == "assistant"] + [len(chat.messages)]
+        for label, config in (("off", None), ("default", CompactionConfig()), ("eager", CompactionConfig(**EAGER))):
+            total = last = batches = 0
+            previous: list[str] = []
+            for end in ends:
+                messages = copy.deepcopy(chat.messages[:end])
+                if config is not None:
+                    compact_messages(messages, config)
+                last = estimate_request_tokens(dataclasses.replace(chat, messages=messages))
+                total += last
+                now = [repr(m) for m in messages]
+                batches += now[:len(previous)] != previous
+                previous = now
+            if label == "off":
+                baseline = total
+            print(f"{path.stem.removesuffix('-session'):<22} {label:<10} {len(ends):>8} {total:>21,} {last:>13,} "
+                  f"{1 - total / baseline:>6.0%} {batches:>7}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--turns", type=int, default=40)
     args = ap.parse_args()
+    recorded_sessions()
+    print()
     print(f"one coding session of {args.turns} requests, one key, default compaction thresholds")
     print(f"{'compaction':<11} {'input tokens':>13} {'last request':>13} {'cache reads':>12} {'rewrites':>9} "
           f"{'input cost':>11} {'no cache':>9}")

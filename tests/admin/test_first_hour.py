@@ -23,10 +23,9 @@ from proxy_app.providers.key_state import key_fingerprint, key_state
 from tests.conftest import ANTHROPIC_KEYS, GEMINI_KEYS, OPENAI_KEYS, OPENROUTER_KEYS, Fakes, configure_backends
 from tests.integration.test_runproxy_processes import (
     KEYS,
-    ProxyProcess,
     processes,  # noqa: F401 - the fixture, for runproxies
-    proxy_env,
 )
+from tests.processes import ProxyProcess, proxy_env
 
 GENERATED_LOGIN = re.compile(r"Admin login: user '([^']+)', password (\S+) ")
 ENV_KEYS = [*OPENAI_KEYS, *OPENROUTER_KEYS, *ANTHROPIC_KEYS, *GEMINI_KEYS]

@@ -23,7 +23,7 @@ from proxy_app.operations.sso import PASSWORD_LOGIN_OFF, SSO_UNREACHABLE
 from proxy_app.operations.sso_backend import NOT_IN_ALLOWED_GROUPS, AdminRole, sso_role_for
 from tests import secret_scan
 from tests.conftest import Fakes, free_port
-from tests.integration.test_runproxy_processes import ProxyProcess
+from tests.processes import ProxyProcess
 from tests.sso_idp.harness import (
     ALICE,
     MALLORY,

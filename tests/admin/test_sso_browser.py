@@ -15,7 +15,7 @@ import pytest
 from proxy_app.operations.sso_backend import NOT_IN_ALLOWED_GROUPS
 from tests.admin.chromium import ARTIFACTS, NEEDS_CHROMIUM, WAIT_SECONDS
 from tests.conftest import Fakes, free_port
-from tests.integration.test_runproxy_processes import ProxyProcess
+from tests.processes import ProxyProcess
 from tests.sso_idp.harness import (
     ALICE,
     MALLORY,

@@ -5,10 +5,18 @@ The fake model is scripted (``[[agent:reread path]]``): read a file, run ``seq 1
 again, then answer with the secret word and how many compacted results it saw. With one turn kept
 whole, the request after the second read carries the first read (superseded) and the long output
 compacted; the CLI shows the answer, and the usage rows count the tokens left out.
+
+A longer session (``[[agent:session dir]]``: ten reads, re-reads, long outputs and an edit) finishes
+too. With ``CLIENTS_RECORD_SESSIONS=<dir>`` its last request, as the CLI sent it (scrubbed), is
+written to ``<dir>/<client>-<version>-session.json``: the recorded conversations ``bench/compaction.py``
+replays (``bench/recordings/``).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -65,3 +73,44 @@ def test_an_agent_finishes_its_task_with_compaction_on(client: str, proxy: Proxy
     assert seen >= 1, f"the model saw no compacted result\n{report}"
     assert flush(timeout=10)
     assert UsageRecord.objects.filter(compacted_tokens__gt=1000).exists()
+
+
+SOURCE = "# TODO: validate the requests\n" + "".join(f"def handler_{i}(request):\n    return respond(request, {i})\n"
+                                                    for i in range(100))  # ~6 kB
+
+
+@pytest.mark.parametrize("client", harness.CLIENTS)
+def test_a_longer_session_finishes_with_compaction_on(client: str, proxy: Proxy, clients_install: harness.Install,
+                                                      relay: harness.Relay, work: tuple[Path, Path],
+                                                      monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    backend = BACKEND[client]
+    settings.LLM_BACKEND = backend
+    configure_backends(monkeypatch, proxy.fakes, LLM_BACKEND=backend)
+    settings.COMPACT_ENABLED = True
+    settings.COMPACT_KEEP_TURNS = 2
+    settings.COMPACT_MIN_SAVINGS_TOKENS = 1000
+    home, cwd = work
+    for name in ("a.py", "b.py", "c.py"):
+        (cwd / name).write_text(SOURCE.replace("handler", f"{name[0]}_handler"))
+    run = harness.run_cli(clients_install, client, f"Work through a.py, b.py and c.py. [[agent:session {cwd}]]",
+                          relay=relay, key=proxy.key, home=home, work=cwd)
+    report = run.report()
+    assert run.returncode == 0 and "Session done. (" in run.stdout, report
+    assert int(run.stdout.split("Session done. (", 1)[1].split(" compacted", 1)[0]) >= 2, report
+    assert "TODO" not in (cwd / "a.py").read_text(), report
+    if record_into := os.environ.get("CLIENTS_RECORD_SESSIONS"):
+        record_session(Path(record_into), clients_install, client, run, proxy, relay, home, cwd)
+
+
+def record_session(root: Path, install: harness.Install, client: str, run: harness.CliRun, proxy: Proxy,
+                   relay: harness.Relay, home: Path, work: Path) -> None:
+    """The session's last chat request, scrubbed as the fixtures are (keys, paths, ports)."""
+    chats = [ex for ex in run.exchanges if harness.short_name(ex) not in ("count-tokens",) and ex.method == "POST"
+             and "[[agent:session" in json.dumps(ex.json())]
+    proxy_port = int(proxy.url.rsplit(":", 1)[1])
+    paths = {str(work): "/work", str(home): "/home/tester", str(install.root): "/opt/llmproxy-clients",
+             re.sub(r"[^A-Za-z0-9]", "-", str(work)): "-work"}
+    scrubber = harness.Scrubber(secrets=[proxy.key], paths=paths, ports={relay.port: "<port>", proxy_port: "<port>"})
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / f"{client}-{install.versions[client]}-session.json"
+    target.write_text(json.dumps(scrubber.exchange(chats[-1]), indent=1, ensure_ascii=False) + "\n")

@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from tests.conftest import Fakes
-from tests.integration.test_runproxy_processes import ROOT, ProxyProcess, proxy_env
+from tests.processes import ROOT, ProxyProcess, proxy_env
 
 FILE_KEY = "lip-from-the-config-file-0000000001"
 CONFIG = """

@@ -16,6 +16,9 @@ Tags, in the newest human text (``/abs/path`` is an absolute path without spaces
 * ``[[agent:reread /abs/path]]``  read the file, run ``seq 1 4000`` (a long output), read the file again,
   then answer ``The secret word is X. (N compacted results)``: the word from the newest read that has
   one, N the results the proxy's prompt compaction had shortened (for the compaction tests).
+* ``[[agent:session /abs/dir]]``  a longer coding session over ``a.py``, ``b.py`` and ``c.py`` in the
+  directory: ten tool calls (reads, re-reads, long ``seq`` outputs, TODO made DONE in ``a.py``), then
+  ``Session done. (N compacted results)`` (recorded for ``bench/compaction.py``).
 
 Tools are chosen by name *and* by their schema's property names: a read tool (``Read``, ``read_file``)
 with a path property (``file_path``, ``absolute_path``, ``path``); a write tool (``Write``,
@@ -37,10 +40,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .scenario import NeutralRequest
 
-TAG = re.compile(r"\[\[agent:(read|edit|repeat|reread)\s+(?:(\d+)\s+)?(/[^\s\]]+)\]\]")
+TAG = re.compile(r"\[\[agent:(read|edit|repeat|reread|session)\s+(?:(\d+)\s+)?(/[^\s\]]+)\]\]")
 SECRET = re.compile(r"secret word is (\w+)")
 SEE = re.compile(r"see (/\S+\.txt)")
 COMPACTED = "llm-interactive-proxy compacted this old tool result"
+# The session task's steps: a file of the directory to read, or a shell command ({dir}: the directory).
+SESSION = (("read", "a.py"), ("shell", "seq 1 2500"), ("read", "b.py"), ("edit", "a.py"),
+           ("read", "a.py"), ("shell", "seq 1 2500"), ("read", "c.py"), ("read", "b.py"), ("shell", "seq 2500 5000"),
+           ("read", "a.py"))
 MAX_STEPS = 12  # a safety net: never call tools forever in one turn
 
 PATH_PROPS = ("file_path", "absolute_path", "path", "filePath", "filename")
@@ -284,6 +291,8 @@ def plan_agent(view: NeutralRequest) -> Step | None:
         return _plan_edit(box, path, calls, results)
     if action == "reread":
         return _plan_reread(box, path, calls, results)
+    if action == "session":
+        return _plan_session(box, path, calls, results)
     return _plan_repeat(box, path, int(count or 1), calls, results)
 
 
@@ -338,6 +347,21 @@ def _plan_reread(box: Toolbox, path: str, calls: list[ToolCall], results: list[s
     words = [m.group(1) for r in reversed(results) if (m := SECRET.search(r))]
     compacted = sum(COMPACTED in r for r in results)
     return Step(text=f"The secret word is {words[0] if words else 'unknown'}. ({compacted} compacted results)")
+
+
+def _plan_session(box: Toolbox, directory: str, calls: list[ToolCall], results: list[str]) -> Step:
+    if len(calls) > len(results):
+        return Step(text="Waiting for the tool result.")
+    if len(results) >= len(SESSION):
+        return Step(text=f"Session done. ({sum(COMPACTED in r for r in results)} compacted results)")
+    kind, what = SESSION[len(results)]
+    if kind == "read":
+        return _read(box, f"{directory}/{what}") or _no_tool(f"read {what}")
+    if kind == "edit" and box.edit:
+        return _call(box.edit, {box.edit.path: f"{directory}/{what}", "old_string": "TODO", "new_string": "DONE"})
+    if kind == "edit":
+        what = f"sed -i 's/TODO/DONE/' {shlex.quote(f'{directory}/{what}')}"
+    return _shell(box.shell, what) if box.shell else _no_tool("run a command")
 
 
 def _plan_repeat(box: Toolbox, path: str, times: int, calls: list[ToolCall], results: list[str]) -> Step:

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Fakes, free_port
-from tests.integration.test_runproxy_processes import ROOT, ProxyProcess, proxy_env
+from tests.processes import ROOT, ProxyProcess, proxy_env
 
 SOAK_REQUESTS = int(os.environ.get("SOAK_REQUESTS", "2000"))
 PROTOCOLS = ("chat", "responses", "anthropic", "gemini")

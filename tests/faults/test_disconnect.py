@@ -94,7 +94,7 @@ def test_a_client_leaving_before_the_first_byte_closes_the_upstream_request(faul
 
 @pytest.fixture(scope="module")
 def daphne(tmp_path_factory: pytest.TempPathFactory, fakes: Fakes, upstream: mb.MisbehavingUpstream) -> Iterator[str]:
-    from tests.integration.test_runproxy_processes import ProxyProcess, proxy_env
+    from tests.processes import ProxyProcess, proxy_env
 
     tmp: Path = tmp_path_factory.mktemp("daphne")
     env = proxy_env(tmp, fakes, OPENAI_API_BASE_URL=upstream.origin + "/v1", OPENAI_API_KEY="sk-fault-daphne-0001",

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import Fakes
 from tests.faults.relay import Relay, relay_to, service_running
-from tests.integration.test_runproxy_processes import PROXY_KEY, ProxyProcess, proxy_env
+from tests.processes import PROXY_KEY, ProxyProcess, proxy_env
 
 POSTGRES_PORT = 5432
 ADMIN_URL = f"postgresql://postgres@127.0.0.1:{POSTGRES_PORT}/postgres"

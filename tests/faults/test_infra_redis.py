@@ -18,7 +18,7 @@ from proxy_app.core.outage import REDIS_RETRY_SECONDS, redis_outage
 from proxy_app.providers.key_state import KeyStateStore
 from tests.conftest import Fakes
 from tests.faults.relay import Relay, relay_to, service_running
-from tests.integration.test_runproxy_processes import PROXY_KEY, ProxyProcess, proxy_env
+from tests.processes import PROXY_KEY, ProxyProcess, proxy_env
 
 REDIS_PORT = 6379
 REDIS_DB = 13

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import Fakes
-from tests.integration.test_runproxy_processes import PROXY_KEY, ProxyProcess, proxy_env, usage_rows, wait_for
+from tests.processes import PROXY_KEY, ProxyProcess, proxy_env, usage_rows, wait_for
 
 pytestmark = pytest.mark.slow
 

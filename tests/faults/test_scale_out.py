@@ -27,7 +27,8 @@ from commands_app.sessions import SESSION_CACHE_SECONDS
 from tests.conftest import Fakes
 from tests.faults.nginx import NGINX, Nginx
 from tests.faults.soak import LoggedProxy, Outcome, load_env, plan_shots, run_load, summary, usage_sessions
-from tests.integration.test_runproxy_processes import ROOT, redis_available
+from tests.integration.test_runproxy_processes import redis_available
+from tests.processes import ROOT
 
 PROXY_KEY = "lip-scale-out-proxy-key-000000000001"
 BUDGET_KEY = "lip-scale-out-budget-key-00000000002"

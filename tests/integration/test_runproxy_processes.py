@@ -16,11 +16,10 @@ import pytest
 
 from tests import secret_scan
 from tests.conftest import Fakes, free_port
+from tests.processes import PROXY_KEY, ROOT, ProxyProcess, httpx_ok, proxy_env, usage_rows, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-PROXY_KEY = "lip-subprocess-proxy-key-000000000001"
 KEYS = ["sk-proc-key-one-000000000000001", "sk-proc-key-two-000000000000002"]
-secret_scan.WATCH.add(PROXY_KEY, *KEYS)
+secret_scan.WATCH.add(*KEYS)
 REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
 
 
@@ -30,54 +29,6 @@ def redis_available() -> bool:
             return True
     except OSError:
         return False
-
-
-def proxy_env(tmp_path: Path, fakes: Fakes, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OPENAI_", "OPENROUTER_", "ANTHROPIC_", "GEMINI_", "DATABASE_URL", "REDIS_URL",
-                                "LLM_", "CELERY_"))}
-    env.update({
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'proxy.sqlite3'}",
-        "LLM_PROXY_ENV_FILE": str(tmp_path / "none.env"),
-        "OPENAI_API_BASE_URL": f"{fakes.openai.origin}/v1",
-        "LOG_LEVEL": "WARNING",
-        "PROXY_KEK_FILE": str(tmp_path / "kek"),
-        **extra,
-    })
-    return env
-
-
-class ProxyProcess:
-    def __init__(self, env: dict[str, str], *args: str, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "runproxy", "--port", str(self.port), *args],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"runproxy exited: {self.proc.stdout.read() if self.proc.stdout else ''}")
-            if httpx_ok(f"{self.url}/healthz"):
-                return
-            time.sleep(0.1)
-        raise RuntimeError("runproxy did not become ready")
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        try:
-            out, _ = self.proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, _ = self.proc.communicate()
-        secret_scan.WATCH.scan(f"runproxy output (port {self.port})", out or "")
-        return out or ""
 
 
 @pytest.fixture
@@ -175,15 +126,6 @@ def established_connections(pid: int, port: int) -> int:
     return count
 
 
-def wait_for(condition, timeout: float = 20.0) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def requests_on_held_connections(proc: ProxyProcess, n: int, tag: str) -> dict[int, int]:
     """One request on each of ``n`` keep-alive connections; which worker holds how many of them."""
     clients = [openai.OpenAI(base_url=f"{proc.url}/v1", api_key=PROXY_KEY, max_retries=0) for _ in range(n)]
@@ -197,13 +139,6 @@ def requests_on_held_connections(proc: ProxyProcess, n: int, tag: str) -> dict[i
     finally:
         for api in clients:
             api.close()
-
-
-def usage_rows(db: Path) -> int:
-    import sqlite3
-
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT COUNT(*) FROM usage_app_usagerecord").fetchone()[0]
 
 
 @pytest.mark.parametrize("server", ["daphne", "uvicorn"])
@@ -265,13 +200,6 @@ def test_runproxy_fd_serves_an_inherited_socket(tmp_path: Path, fakes: Fakes) ->
         proc.terminate()
         out, _ = proc.communicate(timeout=15)
     assert f"http://127.0.0.1:{port}/v1" in out, "the banner names the inherited socket's address"
-
-
-def httpx_ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=0.5).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_the_supervisor_gives_up_on_a_worker_that_keeps_dying(tmp_path: Path) -> None:

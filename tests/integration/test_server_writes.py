@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Fakes
-from tests.integration.test_runproxy_processes import PROXY_KEY, ProxyProcess, proxy_env
+from tests.processes import PROXY_KEY, ProxyProcess, proxy_env
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import Fakes
-from tests.integration.test_runproxy_processes import PROXY_KEY, ProxyProcess, proxy_env
+from tests.processes import PROXY_KEY, ProxyProcess, proxy_env
 
 BODY_LIMIT = 100_000
 pytestmark = pytest.mark.slow  # one runproxy start-up, a few seconds

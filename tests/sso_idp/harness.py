@@ -5,22 +5,18 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 import sys
-import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests import secret_scan
 from tests.conftest import Fakes
-from tests.integration.test_runproxy_processes import ProxyProcess, proxy_env
+from tests.processes import ProxyProcess, ServerProcess, httpx_ok, proxy_env
 
-ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID = "llm-proxy-admin"
 CLIENT_SECRET = "sso-client-secret-for-tests-3f9c1d7e5b"
 secret_scan.WATCH.add(CLIENT_SECRET)
@@ -48,11 +44,14 @@ def rsa_private_key_pem() -> str:
                              serialization.NoEncryption()).decode()
 
 
-class IdentityProvider:
-    """django-oauth-toolkit with OIDC on 127.0.0.1:``port``, one client registered for the proxies at ``proxy_urls``."""
+class IdentityProvider(ServerProcess):
+    """django-oauth-toolkit with OIDC on 127.0.0.1:``port``, one client registered for the proxies at ``proxy_urls``;
+    its output (every request it served) is scanned for the client secret when it stops."""
+
+    name = "identity provider"
+    ready_timeout = 60.0
 
     def __init__(self, directory: Path, *, port: int, proxy_urls: list[str]) -> None:
-        self.port = port
         key_file = directory / "idp-rsa.pem"
         key_file.write_text(rsa_private_key_pem())
         seed = {
@@ -65,37 +64,14 @@ class IdentityProvider:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
         env.update({"IDP_DATABASE": str(directory / "idp.sqlite3"), "IDP_RSA_KEY_FILE": str(key_file),
                     "IDP_SEED": json.dumps(seed)})
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.sso_idp.serve", str(port)], cwd=ROOT, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        super().__init__([sys.executable, "-m", "tests.sso_idp.serve", str(port)], port=port, env=env)
 
     @property
     def issuer(self) -> str:
         return f"http://127.0.0.1:{self.port}/o"
 
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the identity provider exited: {self.proc.stdout.read() if self.proc.stdout else ''}")
-            try:
-                if httpx.get(f"{self.issuer}/.well-known/openid-configuration", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("the identity provider did not become ready")
-
-    def stop(self) -> str:
-        """Stop it; its output (every request it served) is scanned for the client secret."""
-        self.proc.terminate()
-        try:
-            out, _ = self.proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, _ = self.proc.communicate()
-        secret_scan.WATCH.scan(f"identity provider output (port {self.port})", out or "")
-        return out or ""
-
+    def answers(self) -> bool:
+        return httpx_ok(f"{self.issuer}/.well-known/openid-configuration")
 
 PROVIDER_NAME = "Example Corp ID"
 
