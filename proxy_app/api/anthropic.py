@@ -10,7 +10,7 @@ from django.http.response import HttpResponseBase
 from proxy_app.api.frontend import Frontend, keyed_view
 from proxy_app.chat.bodies import json_response, read_json
 from proxy_app.chat.flow import handle_chat
-from proxy_app.chat.token_count import count_request_tokens
+from proxy_app.chat.token_count import count_client_request_tokens
 from proxy_app.core import canonical as c
 from proxy_app.protocols import anthropic
 from proxy_app.providers.registry import find_model, list_all_models
@@ -41,7 +41,7 @@ async def count_tokens(request: HttpRequest) -> HttpResponseBase:
     payload = read_json(request)
     payload.setdefault("max_tokens", 1)  # count_tokens requests carry no max_tokens
     chat = _decode(request)(payload)
-    return json_response({"input_tokens": await count_request_tokens(chat)})
+    return json_response({"input_tokens": await count_client_request_tokens(request, chat)})
 
 
 def _model_info(backend: str, model: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from django.http.response import HttpResponseBase
 from proxy_app.api.frontend import Frontend, keyed_view
 from proxy_app.chat.bodies import json_response, read_json
 from proxy_app.chat.flow import handle_chat
-from proxy_app.chat.token_count import count_request_tokens
+from proxy_app.chat.token_count import count_client_request_tokens
 from proxy_app.core import canonical as c
 from proxy_app.protocols import gemini
 from proxy_app.providers.registry import find_model, list_all_models
@@ -78,7 +78,7 @@ async def _count_tokens(request: HttpRequest, model: str) -> HttpResponseBase:
     inner = dict(wrapped or payload)
     inner.pop("model", None)
     chat = gemini.request_to_canonical(inner, model=model)
-    return json_response({"totalTokens": await count_request_tokens(chat)})
+    return json_response({"totalTokens": await count_client_request_tokens(request, chat)})
 
 
 @keyed_view(FRONTEND)

@@ -121,3 +121,22 @@ def test_a_failover_route_with_a_clients_key_stays_on_that_provider(proxy: Proxy
     assert {r.key for r in proxy.fakes.openai.chat_requests()} == {own}
     assert OPENAI_KEYS[0] not in {r.key for r in proxy.fakes.openai.chat_requests()}
     assert GEMINI_KEYS[0]  # the operator's Gemini key exists: the route would have used it without BYOK
+
+
+def test_count_tokens_uses_the_clients_own_key(proxy: Proxy) -> None:
+    _, key = proxy_key_create(name="byok-count", byok_allowed=True)
+    api = anthropic.Anthropic(base_url=f"{proxy.url}/anthropic", api_key=key, max_retries=0,
+                              default_headers={HEADER: OWN_KEYS["anthropic"]})
+    api.messages.count_tokens(model="anthropic:claude-sonnet-4-5", messages=[{"role": "user", "content": "count"}])
+    client = genai.Client(api_key=key, http_options=gtypes.HttpOptions(
+        base_url=proxy.url, api_version="v1beta", headers={HEADER: OWN_KEYS["gemini"]},
+        retry_options=gtypes.HttpRetryOptions(attempts=1)))
+    client.models.count_tokens(model="gemini:gemini-2.5-flash", contents="count")
+    assert proxy.fakes.anthropic is not None and proxy.fakes.gemini is not None
+    assert [r.key for r in proxy.fakes.anthropic.chat_requests()] == [OWN_KEYS["anthropic"]]
+    assert [r.key for r in proxy.fakes.gemini.chat_requests()] == [OWN_KEYS["gemini"]]
+    _, plain = proxy_key_create(name="count-plain")
+    api = anthropic.Anthropic(base_url=f"{proxy.url}/anthropic", api_key=plain, max_retries=0,
+                              default_headers={HEADER: OWN_KEYS["anthropic"]})
+    with pytest.raises(anthropic.PermissionDeniedError):
+        api.messages.count_tokens(model="anthropic:claude-sonnet-4-5", messages=[{"role": "user", "content": "x"}])
