@@ -131,6 +131,10 @@ class RollupState(models.Model):
     name = models.CharField(max_length=30, unique=True, default="default")
     rolled_until = models.DateTimeField(null=True, blank=True)
     last_record_id = models.BigIntegerField(default=0, help_text="Highest record id seen by the last rollup")
+    # The rollup under way anywhere (another process, another instance on the same database) holds this
+    # lease; a rollup that cannot take it leaves the work to that one. Expires on its own after a crash.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

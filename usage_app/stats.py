@@ -8,7 +8,10 @@ and only the open period (and unaligned edges) from raw records.
 from __future__ import annotations
 
 import functools
+import logging
 import operator
+import os
+import socket
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -35,7 +38,9 @@ GROUP_BY_CHOICES = ("project", "backend", "model", "session", "day", "hour")
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 # Re-roll this much before the previous watermark so records written late still land in their hour.
+logger = logging.getLogger("llmproxy.usage.stats")
 ROLLUP_LOOKBACK = timedelta(hours=1)
+ROLLUP_LEASE = timedelta(minutes=30)  # longer than any rollup; a crashed one's lease lapses after it
 UNPRICED = Q(cost_usd__isnull=True) & (Q(input_tokens__gt=0) | Q(output_tokens__gt=0))
 
 # What the backend dimension says of a request no backend served: a command the proxy answered
@@ -226,6 +231,7 @@ class RollupResult:
     days: int = 0
     rows: int = 0
     rolled_until: datetime | None = None
+    busy: bool = False  # another rollup held the lease: this one did nothing
 
 
 def _rollup_row(period: str, key: tuple[Any, ...], agg: Agg) -> UsageRollup:
@@ -259,6 +265,17 @@ def _rollup_day(day: datetime) -> int:
     return len(rows)
 
 
+def _lease_take(owner: str, now: datetime) -> bool:
+    """Take the rollup lease unless another rollup holds it (one conditional UPDATE: atomic on every database)."""
+    RollupState.objects.get_or_create(name="default")
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
+    return bool(RollupState.objects.filter(free, name="default").update(lease_until=now + ROLLUP_LEASE, lease_owner=owner))
+
+
+def _lease_release(owner: str) -> None:
+    RollupState.objects.filter(name="default", lease_owner=owner).update(lease_until=None, lease_owner="")
+
+
 def usage_rollup(*, now: datetime | None = None, full: bool = False,
                  progress: Callable[[int, int], None] | None = None) -> RollupResult:
     """Roll closed hours into hourly and daily rollups; idempotent (the periods touched are recomputed).
@@ -266,44 +283,57 @@ def usage_rollup(*, now: datetime | None = None, full: bool = False,
     Touched periods: every hour since the previous watermark (minus a lookback), plus the hours
     of records inserted since the previous run that fall before it (a writer that was held up).
     ``progress(done, total)`` is called after each day (the ``rollup_usage`` command shows it).
+    One rollup at a time over every process sharing the database (each proxy worker runs its own
+    timer without a broker): the others find the lease taken and return ``busy``.
     """
+    owner = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:100]
     with _rollup_lock:
-        state, _ = RollupState.objects.get_or_create(name="default")
-        end = floor_hour(now or timezone.now())
-        max_id = UsageRecord.objects.aggregate(m=Max("id"))["m"] or 0
-        if full or state.rolled_until is None:
-            first = UsageRecord.objects.filter(created_at__lt=end).aggregate(m=Min("created_at"))["m"]
-            start = floor_hour(first) if first else end
-        else:
-            start = min(state.rolled_until - ROLLUP_LOOKBACK, end)
-        ranges: list[tuple[datetime, datetime]] = []
-        cursor = start
-        while cursor < end:
-            chunk_end = min(floor_day(cursor) + DAY, end)
-            ranges.append((cursor, chunk_end))
-            cursor = chunk_end
-        if not full and state.last_record_id:
-            late = UsageRecord.objects.filter(id__gt=state.last_record_id, id__lte=max_id, created_at__lt=start)
-            for hour in late.order_by().datetimes("created_at", "hour", tzinfo=UTC):
-                ranges.append((hour, hour + HOUR))
-        by_day: dict[datetime, list[tuple[datetime, datetime]]] = defaultdict(list)
-        for range_start, range_end in ranges:
-            by_day[floor_day(range_start)].append((range_start, range_end))
-        result = RollupResult(days=len(by_day))
-        for done, day in enumerate(sorted(by_day), start=1):
-            # One transaction a day: a reader never sees a day's hourly rows newer than its daily row.
-            with transaction.atomic():
-                for range_start, range_end in by_day[day]:
-                    result.rows += _rollup_hours(range_start, range_end)
-                    result.hours += int((range_end - range_start) / HOUR)
-                result.rows += _rollup_day(day)
-            if progress is not None:
-                progress(done, len(by_day))
-        state.rolled_until = max(end, state.rolled_until) if state.rolled_until and not full else end
-        state.last_record_id = max(max_id, state.last_record_id or 0)
-        state.save()
-        result.rolled_until = state.rolled_until
-        return result
+        if not _lease_take(owner, timezone.now()):
+            logger.info("usage rollup skipped: another process is rolling up")
+            return RollupResult(busy=True)
+        try:
+            return _rollup(now=now, full=full, progress=progress)
+        finally:
+            _lease_release(owner)
+
+
+def _rollup(*, now: datetime | None, full: bool, progress: Callable[[int, int], None] | None) -> RollupResult:
+    state, _ = RollupState.objects.get_or_create(name="default")
+    end = floor_hour(now or timezone.now())
+    max_id = UsageRecord.objects.aggregate(m=Max("id"))["m"] or 0
+    if full or state.rolled_until is None:
+        first = UsageRecord.objects.filter(created_at__lt=end).aggregate(m=Min("created_at"))["m"]
+        start = floor_hour(first) if first else end
+    else:
+        start = min(state.rolled_until - ROLLUP_LOOKBACK, end)
+    ranges: list[tuple[datetime, datetime]] = []
+    cursor = start
+    while cursor < end:
+        chunk_end = min(floor_day(cursor) + DAY, end)
+        ranges.append((cursor, chunk_end))
+        cursor = chunk_end
+    if not full and state.last_record_id:
+        late = UsageRecord.objects.filter(id__gt=state.last_record_id, id__lte=max_id, created_at__lt=start)
+        for hour in late.order_by().datetimes("created_at", "hour", tzinfo=UTC):
+            ranges.append((hour, hour + HOUR))
+    by_day: dict[datetime, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for range_start, range_end in ranges:
+        by_day[floor_day(range_start)].append((range_start, range_end))
+    result = RollupResult(days=len(by_day))
+    for done, day in enumerate(sorted(by_day), start=1):
+        # One transaction a day: a reader never sees a day's hourly rows newer than its daily row.
+        with transaction.atomic():
+            for range_start, range_end in by_day[day]:
+                result.rows += _rollup_hours(range_start, range_end)
+                result.hours += int((range_end - range_start) / HOUR)
+            result.rows += _rollup_day(day)
+        if progress is not None:
+            progress(done, len(by_day))
+    state.rolled_until = max(end, state.rolled_until) if state.rolled_until and not full else end
+    state.last_record_id = max(max_id, state.last_record_id or 0)
+    state.save(update_fields=["rolled_until", "last_record_id", "updated_at"])
+    result.rolled_until = state.rolled_until
+    return result
 
 
 def usage_purge_raw(*, retention_days: int, now: datetime | None = None, chunk: int = 10_000) -> int:

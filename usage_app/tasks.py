@@ -16,6 +16,8 @@ logger = logging.getLogger("llmproxy.usage.tasks")
 @shared_task(name="usage_app.rollup_usage")
 def rollup_usage(full: bool = False) -> dict[str, Any]:
     result = stats.usage_rollup(full=full)
+    if result.busy:
+        return {"busy": True}
     logger.info("usage rollup: %d hour(s), %d day(s), %d row(s), rolled until %s",
                 result.hours, result.days, result.rows, result.rolled_until)
     return {"hours": result.hours, "days": result.days, "rows": result.rows,

@@ -143,3 +143,24 @@ def test_segments(since: str, until: str, rolled: str | None, raw: int, hourly: 
     covered = sorted(seg.raw + seg.hourly + seg.daily)
     assert covered[0][0] == dt(since) and covered[-1][1] == dt(until)
     assert all(a[1] == b[0] for a, b in zip(covered, covered[1:], strict=False))
+
+
+@pytest.mark.django_db
+def test_one_rollup_at_a_time_over_every_process_sharing_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    seed_records(n=50)
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    RollupState.objects.create(name="default", lease_until=later, lease_owner="other-host:4242:1")
+    assert stats.usage_rollup(now=NOW).busy and not UsageRollup.objects.exists()  # the other one is at it
+    RollupState.objects.filter(name="default").update(lease_until=datetime.now(UTC) - timedelta(seconds=1))
+    seen: list[bool] = []
+    real = stats._rollup
+
+    def rolling(**kwargs: object) -> stats.RollupResult:
+        seen.append(stats._lease_take("other-host:4242:1", datetime.now(UTC)))  # a second process tries now
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stats, "_rollup", rolling)
+    result = stats.usage_rollup(now=NOW)  # the other's lease lapsed (it crashed): this one takes over
+    assert not result.busy and result.rows > 0 and seen == [False]
+    state = RollupState.objects.get(name="default")
+    assert state.lease_until is None and state.lease_owner == ""  # released

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from django.core.management.base import CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from llmproxy_site.operator_command import OperatorCommand
 from usage_app.stats import usage_rollup
@@ -39,5 +39,7 @@ class Command(OperatorCommand):
         if options["json"]:
             self.write_json(dataclasses.asdict(result))
             return
+        if result.busy:
+            raise CommandError("another process is rolling up usage now; try again when it has finished")
         self.stdout.write(f"rolled {result.hours} hour(s) and {result.days} day(s) into {result.rows} row(s); "
                           f"rolled up until {result.rolled_until}")
