@@ -1,7 +1,9 @@
 """Session state: overrides set by commands, cached in memory and persisted in the database.
 
 While the database is unreachable, requests are served with the session state this process already
-holds (none for a session it has not seen: the defaults), and the outage is logged once.
+holds (none for a session it has not seen: the defaults), a command's change is kept in this process
+and saved once the database is back (before anything is read from it again), and the outage is
+logged once.
 """
 
 from __future__ import annotations
@@ -41,15 +43,31 @@ _cache: OrderedDict[tuple[int | None, str], SessionState] = OrderedDict()
 
 
 _database = Outage("session database", logger)
+# Changes made while the database was unreachable, saved when it is back (the newest state per session).
+_unsaved: dict[tuple[int | None, str], SessionState] = {}
+
+
+def _unreachable(exc: DatabaseError) -> None:
+    _database.failed(exc, "sessions are served with the settings this process holds (or the defaults), "
+                          "and changes are saved when it is back")
+    connection.close()  # a broken connection is not reopened by itself: the next read connects anew
+
+
+def _save_unsaved() -> None:
+    """Write the changes the outage held back (raises ``DatabaseError`` while it lasts)."""
+    for key, state in list(_unsaved.items()):
+        _save(state)
+        if _unsaved.get(key) is state:  # not changed again meanwhile
+            del _unsaved[key]
 
 
 def _load(owner_id: int | None, session_id: str) -> SessionState | None:
     """The saved state; None when the database cannot be read."""
     try:
+        _save_unsaved()
         row = Session.objects.filter(owner_id=owner_id, session_id=session_id).first()
     except DatabaseError as exc:
-        _database.failed(exc, "sessions are served with the settings this process holds (or the defaults)")
-        connection.close()  # a broken connection is not reopened by itself: the next read connects anew
+        _unreachable(exc)
         return None
     _database.recovered()
     return SessionState(session_id, owner_id, dict(row.overrides) if row else {})
@@ -97,11 +115,24 @@ def _save(state: SessionState) -> None:
     )
 
 
+def _save_or_hold(state: SessionState) -> None:
+    key = (state.owner_id, state.session_id)
+    _unsaved[key] = state
+    try:
+        _save_unsaved()
+    except DatabaseError as exc:
+        _unreachable(exc)
+        return
+    _database.recovered()
+
+
 async def session_save(state: SessionState) -> None:
+    """Save ``state``: in this process at once, in the database now or, while it is unreachable, once it is back."""
     state.loaded_at = time.monotonic()
     _cache[(state.owner_id, state.session_id)] = state
-    await sync_to_async(_save, thread_sensitive=True)(state)
+    await sync_to_async(_save_or_hold, thread_sensitive=True)(state)
 
 
 def session_cache_clear() -> None:
     _cache.clear()
+    _unsaved.clear()

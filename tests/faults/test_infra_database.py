@@ -1,6 +1,7 @@
 """The database goes away under the real ``runproxy`` (PostgreSQL behind a relay the test cuts): requests
-are still served, their usage records wait in memory and are written, once each, when it is back; the
-outage is logged once and its end once, however many requests met it."""
+are still served, their usage records wait in memory and are written, once each, when it is back; a
+session setting made during the outage holds at once and is saved when it is back; the outage is logged
+once and its end once, however many requests met it."""
 
 from __future__ import annotations
 
@@ -49,10 +50,19 @@ def usage_rows(name: str) -> int:
     return int(row[0])
 
 
-def chat(proxy: ProxyProcess, text: str, *, stream: bool) -> httpx.Response:
-    return httpx.post(f"{proxy.url}/v1/chat/completions", headers={"Authorization": f"Bearer {PROXY_KEY}"},
+def chat(proxy: ProxyProcess, text: str, *, stream: bool, session: str = "") -> httpx.Response:
+    headers = {"Authorization": f"Bearer {PROXY_KEY}", **({"X-Session-ID": session} if session else {})}
+    return httpx.post(f"{proxy.url}/v1/chat/completions", headers=headers,
                       json={"model": "gpt-4o", "stream": stream, "messages": [{"role": "user", "content": text}]},
                       timeout=15)
+
+
+def saved_overrides(name: str, session: str) -> dict | None:
+    import psycopg
+
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{POSTGRES_PORT}/{name}") as conn:
+        row = conn.execute("SELECT overrides FROM commands_app_session WHERE session_id = %s", (session,)).fetchone()
+    return None if row is None else row[0]
 
 
 def wait_for_rows(name: str, expected: int, timeout: float) -> int:
@@ -89,13 +99,20 @@ def test_requests_are_served_while_the_database_is_down_and_their_usage_is_writt
                 assert response.text.endswith("data: [DONE]\n\n"), response.text
             else:
                 assert response.json()["choices"][0]["message"]["content"].endswith(f"You said: during {i}")
+        setting = chat(proxy, "!/set(temperature=0.3)", stream=False, session="outage-session")
+        assert setting.status_code == 200 and "temperature" in setting.text, setting.text
+        assert chat(proxy, "with the setting", stream=False, session="outage-session").status_code == 200
+        assert fakes.openai.chat_requests()[-1].body["temperature"] == 0.3, "the setting holds during the outage"
+        served += 2  # the command's answer is recorded too
         time.sleep(1.5)  # the writer has tried, and failed, several times
         assert usage_rows(database) == 1, "nothing is written while the database is unreachable"
+        assert saved_overrides(database, "outage-session") is None
 
         relay.restore()
         assert wait_for_rows(database, 1 + served, 15) == 1 + served, "the buffered records are written"
         assert chat(proxy, "after", stream=True).status_code == 200
         assert wait_for_rows(database, 2 + served, 10) == 2 + served
+        assert saved_overrides(database, "outage-session") == {"temperature": 0.3}, "saved once it is back"
     finally:
         out = proxy.stop()
     assert usage_rows(database) == 2 + served, "one record per request, none written twice"
