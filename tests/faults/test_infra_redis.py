@@ -5,6 +5,7 @@ tested on their own here, then together under the real ``runproxy``."""
 from __future__ import annotations
 
 import logging
+import pickle
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,11 +70,21 @@ async def test_the_cache_uses_local_memory_while_redis_is_down_and_redis_again_a
     assert time.monotonic() - started < 1.0, "a dead Redis is not waited on by every call"
     assert not redis_direct.exists("faults:1:during")
 
+    await cache.aset("reasoning", {"sig": "abc"}, 120)  # written during the outage: copied to Redis after it
+    await cache.aset("gone", 1, 1)
+    await cache.aset("taken", "mine", 60)
+    redis_direct.set("faults:1:taken", pickle.dumps("another process's, newer"))
+    time.sleep(1.1)  # "gone" expires before Redis is back
+
     relay.restore()
     wait_for_retry()
     await cache.aset("after", 2, 60)
     assert redis_direct.exists("faults:1:after"), "back on Redis once it is reachable"
     assert await cache.aget("before") == 1, "what Redis held is there again"
+    assert await cache.aget("reasoning") == {"sig": "abc"} and 100 < redis_direct.ttl("faults:1:reasoning") <= 120
+    assert await cache.aget("during") == 19, "the outage's entries went to Redis"
+    assert not redis_direct.exists("faults:1:gone"), "an entry that expired meanwhile is not revived"
+    assert await cache.aget("taken") == "another process's, newer", "a key Redis has already is left as it is"
     lines = outage_lines(caplog)
     assert len(lines) == 2, lines
     assert lines[0].startswith("Redis unreachable") and lines[1].startswith("Redis reachable again")
