@@ -93,7 +93,8 @@ def _shell_read(args: dict[str, Any]) -> tuple[str, str] | None:
     if not words or SHELL_CONTROL.intersection(words):
         return None
     program, rest = os.path.basename(words[0]), words[1:]
-    options, files = [w for w in rest if w.startswith("-") or w[:1].isdigit()], [w for w in rest if w[:1] not in "-0123456789"]
+    options = [w for w in rest if w.startswith("-") or w[:1].isdigit()]  # flags, and ranges such as 1,200p
+    files = [w for w in rest if w not in options]
     if program == "sed" and len(files) == 2 and options == ["-n"]:
         options, files = [files[0]], files[1:]  # sed -n 'A,Bp' FILE: the script is the range
     if program not in ("cat", "nl", "sed", "head", "tail") or len(files) != 1:
