@@ -76,11 +76,55 @@ def test_a_later_read_answered_with_a_stub_supersedes_nothing() -> None:
     assert agent.compacted()[1].results == 0
 
 
-def test_a_whole_read_supersedes_a_partial_one_but_not_the_other_way() -> None:
-    agent = Agent().read("/w/a.py", offset=10, limit=20).read("/w/a.py").read("/w/a.py", offset=10, limit=20)
+def test_only_a_read_of_the_same_range_supersedes() -> None:
+    """A whole-file read may have been cut short by the client (Claude Code returns 2,000 lines at most),
+    so it supersedes no range read; the same range read again does."""
+    agent = (Agent().read("/w/a.py", offset=2000, limit=2000).read("/w/a.py").read("/w/a.py", offset=2000, limit=2000)
+             .bash("ls", "a"))
     messages, done = agent.compacted(CompactionConfig(keep_turns=1, min_savings_tokens=100))
-    assert done.results == 1 and MARKER in json.dumps(texts(messages[3:4]))  # the first, partial read
+    assert done.results == 1 and MARKER in json.dumps(texts(messages[3:4]))  # the first range read only
     assert MARKER not in json.dumps(texts(messages[4:]))
+
+
+def test_a_failed_or_stub_reread_of_a_small_file_supersedes_nothing() -> None:
+    small = "x = 1\n" * 60  # 360 characters: smaller than a note is worth
+    stub = "File unchanged since last read. The content from the earlier Read tool_result is still current."
+    for later in (stub, "Process exited with code 1\nOutput:\ncat: /w/a.py: No such file or directory"):
+        agent = Agent().read("/w/a.py", small).read("/w/a.py", later).bash("pytest", LOG).bash("a", "a").bash("b", "b")
+        messages, done = agent.compacted()
+        assert done.results == 1 and MARKER not in json.dumps(texts(messages[:7])), later  # only the log
+    big = Agent().read("/w/a.py").call("shell", {"command": ["bash", "-lc", "cat /w/a.py"]},
+                                      "Process exited with code 1\nOutput:\n" + FILE)
+    assert big.bash("a", "a").bash("b", "b").compacted()[1].results == 0, "the same file by another tool"
+
+
+def test_gemini_superseded_reads_keep_their_keys() -> None:
+    wrapped = json.dumps({"output": FILE})
+    agent = Agent().call("read_file", {"absolute_path": "/w/a.py"}, wrapped).call(
+        "read_file", {"absolute_path": "/w/a.py"}, wrapped).bash("a", "a").bash("b", "b")
+    messages, done = agent.compacted()
+    note = json.loads(messages[3].parts[0].content[0].text)  # type: ignore[union-attr]
+    assert done.results == 1 and list(note) == ["output"] and note["output"].startswith(MARKER)
+    assert f"({len(FILE):,} characters)" in note["output"]
+
+
+def test_results_only_their_own_protocol_re_encodes_are_left_whole() -> None:
+    agent = Agent().bash("pytest", LOG).bash("a", "a").bash("b", "b")
+    part = agent.messages[3].parts[0]
+    assert isinstance(part, c.ToolResultPart)
+    part.extra = {"content": [{"type": "search_result", "source": "x", "title": "t", "content": []}]}
+    assert agent.compacted()[1].results == 0
+
+
+def test_a_long_json_output_without_long_strings_is_not_reformatted() -> None:
+    listing = json.dumps([{"name": f"file_{i}.py", "size": i} for i in range(300)], indent=2)
+    agent = Agent().bash("ls --json", listing).bash("a", "a").bash("b", "b")
+    assert agent.compacted()[1].results == 0
+
+
+def test_keep_turns_must_keep_the_newest_turn() -> None:
+    with pytest.raises(ValueError):
+        CompactionConfig(keep_turns=0)
 
 
 def test_a_long_command_output_keeps_its_head_and_tail_around_a_note() -> None:
@@ -109,7 +153,11 @@ def test_codex_and_gemini_reads_are_recognised() -> None:
         == ("/w/a.py", "sed -n 1,200p")
     assert read_target(c.ToolCallPart("1", "shell_command", json.dumps({"command": "nl -ba /w/a.py"}))) == ("/w/a.py", "")
     assert read_target(c.ToolCallPart("1", "read_file", json.dumps({"absolute_path": "/w/a.py"}))) == ("/w/a.py", "")
-    for command in ("cat a.py | grep x", "cat a.py b.py", "sed -i s/a/b/ a.py", "rg TODO", "cat a.py > b.py"):
+    assert read_target(c.ToolCallPart("1", "exec_command", json.dumps(
+        {"cmd": "nl -ba app.py | sed -n '1,200p'", "workdir": "/w"}))) == ("/w/app.py", "nl -ba | sed -n 1,200p")
+    for command in ("cat /w/a.py | grep x", "cat /w/a.py /w/b.py", "sed -i s/a/b/ /w/a.py", "sed -i 5d /w/a.py",
+                    "rg TODO", "cat /w/a.py > /w/b.py", "cat a.py", "cd /w && cat a.py",
+                    "nl -ba /w/a.py | sed -n 1,9p | head"):
         assert read_target(c.ToolCallPart("1", "Bash", json.dumps({"command": command}))) is None, command
 
 
