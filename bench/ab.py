@@ -5,12 +5,15 @@ this one, or this checkout under two settings.
     git worktree add /tmp/base <commit>            # the code to compare against
     .venv/bin/python bench/ab.py /tmp/base [--server daphne|uvicorn] [--rounds 8] [--seconds 3]
     .venv/bin/python bench/ab.py --env-a PROXY_UPSTREAM_TRANSPORT=httpx --env-b PROXY_UPSTREAM_TRANSPORT=own
+    .venv/bin/python bench/ab.py --otlp-sink --env-a OTEL_EXPORTER_OTLP_ENDPOINT= \
+        --env-b OTEL_EXPORTER_OTLP_ENDPOINT={otlp_sink}       # what tracing costs
 
 A runs the other checkout (this one if none is given) with the ``--env-a`` settings, B this
 checkout with the ``--env-b`` settings (each ``NAME=VALUE``, repeatable, on top of the benchmark's
-own environment). Both proxies run at once from this checkout's virtualenv, each from its own tree,
-against the same upstreams: the paced upstream (10 content chunks 20 ms apart, stamped, as the
-``ttft`` scenario) and nginx (fixed JSON). Each round measures, for each proxy in turn (the order
+own environment; ``{otlp_sink}`` in a value is the URL of the OTLP/HTTP trace sink that
+``--otlp-sink`` starts, ``bench/otlp_sink.py``). Both proxies run at once from this checkout's
+virtualenv, each from its own tree, against the same upstreams: the paced upstream (10 content
+chunks 20 ms apart, stamped, as the ``ttft`` scenario) and nginx (fixed JSON). Each round measures, for each proxy in turn (the order
 alternating between rounds, so this machine's drift hits both alike):
 
 * paced streams at c = 1: TTFT, the request's way in (client -> upstream), the first and later
@@ -54,6 +57,14 @@ def describe(root: Path, env: dict[str, str]) -> str:
     return " ".join([str(root), *(f"{name}={value}" for name, value in env.items())])
 
 
+def start_otlp_sink() -> str:
+    """``bench/otlp_sink.py`` on a free port (stopped with the benchmark's other processes); its URL."""
+    port = bench.free_port()
+    sink = bench.spawn([str(bench.PY), str(bench.BENCH / "otlp_sink.py"), "--port", str(port)], "otlp-sink")
+    bench.wait_http(f"http://127.0.0.1:{port}/healthz", sink, 20)
+    return f"http://127.0.0.1:{port}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("other", type=Path, nargs="?", default=bench.ROOT,
@@ -65,8 +76,14 @@ def main() -> None:
     ap.add_argument("--server", default="daphne", choices=["daphne", "uvicorn"])
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=3.0, help="length of each load")
+    ap.add_argument("--otlp-sink", action="store_true",
+                    help="start an OTLP/HTTP trace sink, named {otlp_sink} in the settings' values")
     a = ap.parse_args()
     root_a, env_a, env_b = a.other.resolve(), dict(a.env_a), dict(a.env_b)
+    if a.otlp_sink:
+        sink_url = start_otlp_sink()
+        env_a, env_b = ({name: value.replace("{otlp_sink}", sink_url) for name, value in env.items()}
+                        for env in (env_a, env_b))
     if not (root_a / "manage.py").exists():
         ap.error(f"{a.other} is not a checkout of this project")
     if root_a == bench.ROOT and env_a == env_b:
@@ -100,6 +117,8 @@ def main() -> None:
         bench.stop(nginx)
         bench.stop(paced)
         bench.cleanup()
+    if a.otlp_sink:  # the sink's totals, printed as it stopped: were the spans exported?
+        print((bench.TMP / "otlp-sink.log").read_text().strip())
     print(f"\nA = {describe(root_a, env_a)}, B = {describe(bench.ROOT, env_b)}; {a.server}, "
           f"{a.rounds} interleaved rounds of {a.seconds:g} s\n")
     print("| metric | A median | B median | B − A, median of rounds |")

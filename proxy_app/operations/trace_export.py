@@ -1,8 +1,8 @@
 """Where the spans go: batches of OTLP/HTTP protobuf to the collector, from one daemon thread.
 
-Each finished request's spans wait in a queue, encoded; the thread wakes every
-``OTEL_BSP_SCHEDULE_DELAY`` ms (sooner when a batch is full), prices the request spans and posts
-the batch with the SDK's OTLP/HTTP client, which reads
+Each finished request's spans and context wait in a queue; the thread wakes every
+``OTEL_BSP_SCHEDULE_DELAY`` ms (sooner when a batch is full), encodes the spans
+(``trace_spans.encode_request``), prices the request spans and posts the batch with the SDK's OTLP/HTTP client, which reads
 ``OTEL_EXPORTER_OTLP_HEADERS``, compression, timeouts and certificates from the environment, and
 retries. Pricing here keeps the price book's database reads off the event loop.
 """
@@ -14,22 +14,24 @@ import logging
 import os
 import threading
 from collections import deque
+from decimal import Decimal
 from typing import Any
 
 from django.db import connections
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 
-from proxy_app.operations.otlp_encoding import encode_export_request, scope_span, span_attribute
-from proxy_app.operations.trace_spans import Pending
-from usage_app.pricing import cost_for
+from proxy_app.operations.otlp_encoding import double_attribute, encode_export_request, scope_span
+from proxy_app.operations.trace_spans import Pending, encode_request
+from usage_app.pricing import Price, price_for
 
 logger = logging.getLogger("llmproxy.tracing")
 
 SERVICE_NAME = "llm-interactive-proxy"
 SCOPE = ("llmproxy", "1")
 COST = "llmproxy.cost_usd"
-BATCH_REQUESTS = 1024  # requests (of a few spans each) per export: each POST costs ~2 ms of CPU
+BATCH_REQUESTS = 2048  # requests (of a few spans, ~1 KB) per export: each POST costs ~2 ms of CPU
+MISSING = Price(input=Decimal(0), output=Decimal(0))  # a price not looked up yet
 QUEUE_MAX = 8192  # requests waiting; past it their spans are dropped (and counted), never awaited
 
 
@@ -70,12 +72,16 @@ class SpanExport:
         """Send everything queued now; whether every batch was accepted."""
         ok = True
         with self._sending:
+            if not self.queue:
+                return ok
+            prices: dict[tuple[str, str], Price | None] = {}  # looked up once a batch
             while self.queue:
                 batch: list[bytes] = []
                 while self.queue and len(batch) < BATCH_REQUESTS * 2:
-                    pending = self.queue.popleft()
-                    batch += [scope_span(pending[0] + _cost(*pending[2:])), pending[1]]
-                body = encode_export_request(self.resource, *SCOPE, b"".join(batch))
+                    spans, ctx = self.queue.popleft()
+                    request, attempts, backend, model, tokens = encode_request(spans.record(ctx))
+                    batch += [scope_span(request + _cost(backend, model, tokens, prices)), attempts]
+                body = encode_export_request(self.resource, *SCOPE, batch)
                 ok = self.client._client.export(body).success and ok  # the SDK's HTTP client, its retries
         _close_own_connection()
         return ok
@@ -97,18 +103,25 @@ def _resource() -> dict[str, Any]:
     return dict(resource.attributes)
 
 
-def _cost(backend: str, model: str, input_tokens: int, output_tokens: int, cached_tokens: int,
-          reasoning_tokens: int) -> bytes:
-    """The request span's ``llmproxy.cost_usd`` attribute, encoded; nothing when its model has no known price."""
+def _cost(backend: str, model: str, tokens: tuple[int, int, int, int, int],
+          prices: dict[tuple[str, str], Price | None]) -> bytes:
+    """The request span's ``llmproxy.cost_usd`` attribute, encoded; nothing when its model has no known price.
+    ``prices``: the prices looked up so far in this batch."""
     if not backend:
         return b""
+    input_tokens, output_tokens, cached_tokens, cache_creation_tokens, reasoning_tokens = tokens
     try:
-        cost = cost_for(backend=backend, model=model, input_tokens=input_tokens, output_tokens=output_tokens,
-                        cached_tokens=cached_tokens, reasoning_tokens=reasoning_tokens)
+        target = (backend, model)
+        if (price := prices.get(target, MISSING)) is MISSING:
+            price = prices[target] = price_for(*target)
+        if price is None:
+            return b""
+        cost = price.cost(input_tokens=input_tokens, output_tokens=output_tokens, cached_tokens=cached_tokens,
+                          reasoning_tokens=reasoning_tokens, cache_write_tokens=cache_creation_tokens)
     except Exception:  # a span is worth more than its price
         logger.debug("no cost for a span", exc_info=True)
         return b""
-    return b"" if cost is None else span_attribute(COST, float(cost))
+    return double_attribute(COST, float(cost))
 
 
 def _close_own_connection() -> None:
