@@ -216,6 +216,7 @@ def reset_caches() -> None:
     from proxy_app.access.auth import invalidate_directory
     from proxy_app.providers.key_state import key_state
     from proxy_app.providers.registry import invalidate_registry
+    from proxy_app.routing.affinity import affinity_forget
     from proxy_app.routing.model_defaults import invalidate_model_defaults
 
     invalidate_registry()
@@ -225,6 +226,7 @@ def reset_caches() -> None:
     session_cache_clear()
     invalidate_model_defaults()
     key_state().clear()
+    affinity_forget()
     cache.clear()
 
 

@@ -93,11 +93,12 @@ async def test_a_move_says_why(registry: Registry, conversation: str) -> None:
 async def test_the_stored_value_is_a_fingerprint_never_the_key(registry: Registry, conversation: str) -> None:
     from django.core.cache import cache
 
-    from proxy_app.routing.affinity import _cache_key
+    from proxy_app.routing.affinity import _cache_key, _local, _shared
 
     await serve(conversation, registry, A, 2)
     await asyncio.sleep(0.05)  # a Redis write runs in the background
-    stored = await cache.aget(_cache_key(conversation, "openrouter"))
+    key = _cache_key(conversation, "openrouter")
+    stored = await cache.aget(key) if _shared() else _local[key]
     assert stored[0] == fingerprint(registry, "openrouter", 2) and "or-c" not in str(stored)
 
 
