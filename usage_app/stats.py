@@ -37,8 +37,8 @@ LATENCY_BOUNDS_MS: tuple[float, ...] = (
 GROUP_BY_CHOICES = ("project", "backend", "model", "session", "day", "hour")
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-# Re-roll this much before the previous watermark so records written late still land in their hour.
 logger = logging.getLogger("llmproxy.usage.stats")
+# Re-roll this much before the previous watermark so records written late still land in their hour.
 ROLLUP_LOOKBACK = timedelta(hours=1)
 ROLLUP_LEASE = timedelta(minutes=30)  # longer than any rollup; a crashed one's lease lapses after it
 UNPRICED = Q(cost_usd__isnull=True) & (Q(input_tokens__gt=0) | Q(output_tokens__gt=0))

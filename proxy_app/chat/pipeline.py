@@ -80,7 +80,7 @@ async def resolve_route(
     else:
         plan = RoutePlan([parse_target(chat.model, registry, default_backend=default_backend)], "k", registry)
     if openai_url and any(t.backend == "openai" for t in plan.targets):
-        plan = RoutePlan(plan.targets, plan.policy, _with_session_backend(registry, openai_url), plan.compact)
+        plan = dataclasses.replace(plan, registry=_with_session_backend(registry, openai_url))
     return plan
 
 
@@ -90,7 +90,7 @@ def with_client_key(plan: RoutePlan, key: str) -> RoutePlan:
     backend = plan.targets[0].backend
     overlay = copy.copy(plan.registry)
     overlay.backends = {**plan.registry.backends, backend: plan.registry.backends[backend].with_client_key(key)}
-    return RoutePlan([t for t in plan.targets if t.backend == backend], plan.policy, overlay, plan.compact)
+    return dataclasses.replace(plan, targets=[t for t in plan.targets if t.backend == backend], registry=overlay)
 
 
 def _with_session_backend(registry: Registry, url: str) -> Registry:

@@ -304,7 +304,7 @@ def compact_messages(messages: list[c.Message], config: CompactionConfig) -> Com
     chosen: dict[int, c.ToolResultPart] = {}  # by position in ``results``: each compacted result's new form
     pending: dict[int, c.ToolResultPart] = {}  # old enough and worth shortening, waiting for a batch
     pending_savings = 0
-    waiting: list[tuple[int, int]] = []  # old reads, by the message index of the read that supersedes them
+    waiting: list[tuple[int, int, str]] = []  # old reads (position, path) by the message index of their successor
     old = 0  # results[:old] are older than the last ``keep_turns`` assistant messages
     # Replay the conversation: each time it was sent (before each assistant message, and now) with
     # ``seen`` assistant messages, its results older than the last ``keep_turns`` of them are old.
@@ -315,14 +315,14 @@ def compact_messages(messages: list[c.Message], config: CompactionConfig) -> Com
         ready: list[tuple[int, c.ToolResultPart | None]] = []
         while old < len(results) and results[old].message < cut:
             found = results[old]
-            if old in superseded:
-                heapq.heappush(waiting, (superseded[old], old))
+            if old in superseded and found.read is not None:
+                heapq.heappush(waiting, (superseded[old], old, found.read[0]))
             elif found.read is None and not _marked(found.result):
                 ready.append((old, _shortened(found.result, config)))
             old += 1
         while waiting and waiting[0][0] < end:
-            k = heapq.heappop(waiting)[1]
-            ready.append((k, _superseded(results[k].result, results[k].read[0])))  # type: ignore[index]
+            _, k, path = heapq.heappop(waiting)
+            ready.append((k, _superseded(results[k].result, path)))
         for k, short in ready:
             if short is not None and (saving := sizes[k] - _size(short)) > 0:
                 pending[k] = short

@@ -619,6 +619,14 @@ def request_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.json") if not p.name.endswith(".upstream.json"))
 
 
+def run_scrubber(install: Install, proxy_key: str, proxy_url: str, relay: Relay, home: Path, work: Path) -> Scrubber:
+    """What a CLI run's recording is scrubbed of: the proxy key, its directories and ports."""
+    proxy_port = int(proxy_url.rsplit(":", 1)[1])
+    paths = {str(work): "/work", str(home): "/home/tester", str(install.root): "/opt/llmproxy-clients",
+             re.sub(r"[^A-Za-z0-9]", "-", str(work)): "-work"}  # Claude Code's project slug
+    return Scrubber(secrets=[proxy_key], paths=paths, ports={relay.port: "<port>", proxy_port: "<port>"})
+
+
 def write_recording(directory: Path, task: str, exchanges: list[Exchange], scrubber: Scrubber,
                     start: int) -> int:
     """Write each exchange as ``NN-<task>-<what>.json``; the next number."""

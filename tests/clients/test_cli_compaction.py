@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -50,16 +49,28 @@ def work() -> Iterator[tuple[Path, Path]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.mark.parametrize("client", harness.CLIENTS)
-def test_an_agent_finishes_its_task_with_compaction_on(client: str, proxy: Proxy, clients_install: harness.Install,
-                                                      relay: harness.Relay, work: tuple[Path, Path],
-                                                      monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+def compacting(client: str, proxy: Proxy, monkeypatch: pytest.MonkeyPatch, settings: Any, *, keep_turns: int,
+               min_savings: int) -> str:
+    """The proxy on ``client``'s backend, compaction on with these thresholds; the backend."""
     backend = BACKEND[client]
     settings.LLM_BACKEND = backend
     configure_backends(monkeypatch, proxy.fakes, LLM_BACKEND=backend)
     settings.COMPACT_ENABLED = True
-    settings.COMPACT_KEEP_TURNS = 1
-    settings.COMPACT_MIN_SAVINGS_TOKENS = 500
+    settings.COMPACT_KEEP_TURNS = keep_turns
+    settings.COMPACT_MIN_SAVINGS_TOKENS = min_savings
+    return backend
+
+
+def compacted_seen(stdout: str, answer: str) -> int:
+    """How many compacted results the scripted model said it saw: ``<answer> (N compacted results)``."""
+    return int(stdout.split(f"{answer} (", 1)[1].split(" compacted", 1)[0])
+
+
+@pytest.mark.parametrize("client", harness.CLIENTS)
+def test_an_agent_finishes_its_task_with_compaction_on(client: str, proxy: Proxy, clients_install: harness.Install,
+                                                      relay: harness.Relay, work: tuple[Path, Path],
+                                                      monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    backend = compacting(client, proxy, monkeypatch, settings, keep_turns=1, min_savings=500)
     home, cwd = work
     notes = cwd / "notes.txt"
     notes.write_text(NOTES)
@@ -69,8 +80,7 @@ def test_an_agent_finishes_its_task_with_compaction_on(client: str, proxy: Proxy
     assert run.returncode == 0 and "The secret word is osprey." in run.stdout, report
     upstream = [str(r.body) for r in proxy.fakes.by_backend(backend).chat_requests()]
     assert any(MARKER in body for body in upstream), f"no request went upstream compacted\n{report}"
-    seen = int(run.stdout.split("The secret word is osprey. (", 1)[1].split(" compacted", 1)[0])
-    assert seen >= 1, f"the model saw no compacted result\n{report}"
+    assert compacted_seen(run.stdout, "The secret word is osprey.") >= 1, f"the model saw no compacted result\n{report}"
     assert flush(timeout=10)
     assert UsageRecord.objects.filter(compacted_tokens__gt=1000).exists()
 
@@ -83,12 +93,7 @@ SOURCE = "# TODO: validate the requests\n" + "".join(f"def handler_{i}(request):
 def test_a_longer_session_finishes_with_compaction_on(client: str, proxy: Proxy, clients_install: harness.Install,
                                                       relay: harness.Relay, work: tuple[Path, Path],
                                                       monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
-    backend = BACKEND[client]
-    settings.LLM_BACKEND = backend
-    configure_backends(monkeypatch, proxy.fakes, LLM_BACKEND=backend)
-    settings.COMPACT_ENABLED = True
-    settings.COMPACT_KEEP_TURNS = 2
-    settings.COMPACT_MIN_SAVINGS_TOKENS = 1000
+    compacting(client, proxy, monkeypatch, settings, keep_turns=2, min_savings=1000)
     home, cwd = work
     for name in ("a.py", "b.py", "c.py"):
         (cwd / name).write_text(SOURCE.replace("handler", f"{name[0]}_handler"))
@@ -96,7 +101,7 @@ def test_a_longer_session_finishes_with_compaction_on(client: str, proxy: Proxy,
                           relay=relay, key=proxy.key, home=home, work=cwd)
     report = run.report()
     assert run.returncode == 0 and "Session done. (" in run.stdout, report
-    assert int(run.stdout.split("Session done. (", 1)[1].split(" compacted", 1)[0]) >= 2, report
+    assert compacted_seen(run.stdout, "Session done.") >= 2, report
     assert "TODO" not in (cwd / "a.py").read_text(), report
     if record_into := os.environ.get("CLIENTS_RECORD_SESSIONS"):
         record_session(Path(record_into), clients_install, client, run, proxy, relay, home, cwd)
@@ -107,10 +112,7 @@ def record_session(root: Path, install: harness.Install, client: str, run: harne
     """The session's last chat request, scrubbed as the fixtures are (keys, paths, ports)."""
     chats = [ex for ex in run.exchanges if harness.short_name(ex) not in ("count-tokens",) and ex.method == "POST"
              and "[[agent:session" in json.dumps(ex.json())]
-    proxy_port = int(proxy.url.rsplit(":", 1)[1])
-    paths = {str(work): "/work", str(home): "/home/tester", str(install.root): "/opt/llmproxy-clients",
-             re.sub(r"[^A-Za-z0-9]", "-", str(work)): "-work"}
-    scrubber = harness.Scrubber(secrets=[proxy.key], paths=paths, ports={relay.port: "<port>", proxy_port: "<port>"})
+    scrubber = harness.run_scrubber(install, proxy.key, proxy.url, relay, home, work)
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"{client}-{install.versions[client]}-session.json"
     target.write_text(json.dumps(scrubber.exchange(chats[-1]), indent=1, ensure_ascii=False) + "\n")

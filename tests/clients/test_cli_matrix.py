@@ -19,7 +19,6 @@ effect, and only the selected backend's fake was called. With ``CLIENTS_RECORD=<
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -117,8 +116,5 @@ def record(root: Path, install: harness.Install, client: str, task: str, run: ha
     directory = harness.fixture_dir(client, install.versions[client], root)
     for old in directory.glob(f"*-{task}-*.json"):
         old.unlink()
-    proxy_port = int(proxy.url.rsplit(":", 1)[1])
-    paths = {str(work): "/work", str(home): "/home/tester", str(install.root): "/opt/llmproxy-clients",
-             re.sub(r"[^A-Za-z0-9]", "-", str(work)): "-work"}  # Claude Code's project slug
-    scrubber = harness.Scrubber(secrets=[proxy.key], paths=paths, ports={relay.port: "<port>", proxy_port: "<port>"})
+    scrubber = harness.run_scrubber(install, proxy.key, proxy.url, relay, home, work)
     harness.write_recording(directory, task, run.exchanges, scrubber, TASK_NUMBER[task])

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import BACKEND_ENV_PREFIXES, Proxy, reset_caches
 from tests.faults.misbehaving import MisbehavingUpstream
+from tests.sse import sse_events
 
 # Short enough to keep the suite fast, long enough for a loaded 2-core machine to answer in time.
 TIMEOUTS = {"PROXY_CONNECT_TIMEOUT": 2.0, "PROXY_FIRST_BYTE_TIMEOUT": 2.0, "PROXY_IDLE_TIMEOUT": 2.0,
@@ -135,19 +136,9 @@ class Answer:
         return json.loads(self.body)
 
     def events(self) -> list[tuple[str | None, Any]]:
-        """The SSE events as ``(event name, parsed data)``; ``[DONE]`` as ``(None, "[DONE]")``."""
-        out: list[tuple[str | None, Any]] = []
-        for block in self.body.decode().replace("\r\n", "\n").split("\n\n"):
-            name, data = None, []
-            for line in block.split("\n"):
-                if line.startswith("event:"):
-                    name = line[6:].strip()
-                elif line.startswith("data:"):
-                    data.append(line[5:].removeprefix(" "))
-            if data:
-                text = "\n".join(data)
-                out.append((name, text if text == "[DONE]" else json.loads(text)))
-        return out
+        """The SSE events that carry data, as ``(event name, parsed data)``; ``[DONE]`` as ``(None, "[DONE]")``."""
+        return [(name, data if data == "[DONE]" else json.loads(data))
+                for name, data in sse_events(self.body.decode()) if data]
 
 
 def send(faulty: Faulty, call: Call, *, text: str = "Say hello", timeout: float = 20.0) -> Answer:

@@ -33,6 +33,7 @@ import httpx
 
 from tests.conftest import Fakes, free_port
 from tests.processes import ROOT, ProxyProcess, proxy_env
+from tests.sse import sse_events
 
 SOAK_REQUESTS = int(os.environ.get("SOAK_REQUESTS", "2000"))
 PROTOCOLS = ("chat", "responses", "anthropic", "gemini")
@@ -193,24 +194,6 @@ def body_text(protocol: str, body: dict[str, Any]) -> str | None:
         return "".join(part.get("text", "") for part in body["candidates"][0]["content"]["parts"])
     except (KeyError, IndexError, TypeError):
         return None
-
-
-def sse_events(raw: str) -> list[tuple[str | None, str]]:
-    """(event name, data) of each SSE event; raises ValueError on a line that is not SSE."""
-    events = []
-    for block in raw.replace("\r\n", "\n").split("\n\n"):
-        if not block.strip():
-            continue
-        name, data = None, []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-            elif line and not line.startswith(":"):
-                raise ValueError(f"not an SSE line: {line[:120]!r}")
-        events.append((name, "\n".join(data)))
-    return events
 
 
 def stream_outcome(protocol: str, raw: str) -> tuple[str | None, str | None]:

@@ -4,10 +4,11 @@ the error shape of its protocol, the key of a successful answer, and how a strea
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from tests.sse import sse_events as parse_sse
 
 MODELS = ("openai:gpt-4o", "anthropic:claude-sonnet-4-5", "gemini:gemini-2.5-flash", "openrouter:openai/gpt-4o")
 WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
@@ -57,17 +58,7 @@ class SseEvent:
 
 
 def sse_events(text: str) -> list[SseEvent]:
-    events = []
-    for block in re.split(r"\r?\n\r?\n", text):
-        name, data = "", []
-        for line in block.splitlines():
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].strip())
-        if name or data:
-            events.append(SseEvent(name, "\n".join(data)))
-    return events
+    return [SseEvent(name or "", data) for name, data in parse_sse(text) if name or data]
 
 
 def openai_chat_ended(events: list[SseEvent]) -> bool:

@@ -9,8 +9,6 @@ from typing import Any
 import pytest
 
 from proxy_app.core.canonical import ProxyError
-from proxy_app.providers.config import BackendSpec
-from proxy_app.providers.key_state import KeyStateStore
 from proxy_app.providers.registry import Registry
 from proxy_app.routing.affinity import ConversationAffinity
 from proxy_app.routing.targets import Attempt, Target, plan_attempts
@@ -18,21 +16,6 @@ from proxy_app.routing.targets import Attempt, Target, plan_attempts
 A = Target("openrouter", "gpt-4")
 B = Target("gemini", "gemini-2.5-flash")
 LOCAL = Target("local", "llama")
-
-
-@pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> Registry:
-    store = KeyStateStore("")
-    monkeypatch.setattr("proxy_app.providers.keys.key_state", lambda: store)
-    monkeypatch.setattr("proxy_app.providers.keys._counters", {})
-    return Registry(
-        [
-            BackendSpec("openrouter", "openai_chat", "http://x", keys=("or-a", "or-b", "or-c")),
-            BackendSpec("gemini", "gemini", "http://y", keys=("g-a", "g-b")),
-            BackendSpec("local", "openai_chat", "http://z"),
-            BackendSpec("single", "openai_chat", "http://w", keys=("only",)),
-        ]
-    )
 
 
 @pytest.fixture

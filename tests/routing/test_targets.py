@@ -5,24 +5,9 @@ from __future__ import annotations
 import pytest
 
 from proxy_app.core.canonical import ProxyError
-from proxy_app.providers.config import BackendSpec, keys_from_env
-from proxy_app.providers.key_state import KeyStateStore
+from proxy_app.providers.config import keys_from_env
 from proxy_app.providers.registry import Registry
 from proxy_app.routing.targets import Target, parse_target, plan_attempts
-
-
-@pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> Registry:
-    store = KeyStateStore("")
-    monkeypatch.setattr("proxy_app.providers.keys.key_state", lambda: store)
-    monkeypatch.setattr("proxy_app.providers.keys._counters", {})
-    return Registry(
-        [
-            BackendSpec("openrouter", "openai_chat", "http://x", keys=("or-a", "or-b", "or-c")),
-            BackendSpec("gemini", "gemini", "http://y", keys=("g-a", "g-b")),
-            BackendSpec("local", "openai_chat", "http://z"),
-        ]
-    )
 
 
 def order(attempts: list) -> list[str]:
