@@ -1,12 +1,14 @@
 """OpenTelemetry traces of the chat requests, on when ``OTEL_EXPORTER_OTLP_ENDPOINT`` names a collector.
 
-Switched on at start-up (``ProxyAppConfig.ready``). The SDK is imported only then: with tracing
-off the request path imports none of it and pays a None check (``proxy_app.core.tracing``).
-What a span holds: ``trace_spans``; where it goes: ``trace_export``.
+Switched on at start-up (``ProxyAppConfig.ready``): with tracing off the request path pays a None
+check (``proxy_app.core.tracing``). The OpenTelemetry SDK is imported by the exporter process
+only. What the request path notes: ``trace_spans``; what a span holds: ``trace_encoding``; where
+it goes: ``trace_export`` and ``trace_exporter``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -30,11 +32,11 @@ def tracing_configure() -> bool:
     endpoint = settings.OTEL_EXPORTER_OTLP_ENDPOINT
     if not endpoint:
         return False
-    try:
-        from proxy_app.operations.trace_export import SpanExport
-        from proxy_app.operations.trace_spans import OtelTracing
-    except ImportError as exc:
-        raise ImproperlyConfigured(f"{NO_SDK} ({exc})") from exc
+    if not _sdk_installed():
+        raise ImproperlyConfigured(NO_SDK)  # the exporter process would fail on every batch
+    from proxy_app.operations.trace_export import SpanExport
+    from proxy_app.operations.trace_spans import OtelTracing
+
     export = SpanExport(endpoint, schedule_delay_ms=settings.OTEL_BSP_SCHEDULE_DELAY)
     _exports.append(export)
     hooks.active = OtelTracing(export.add, capture_content=settings.OTEL_CAPTURE_CONTENT,
@@ -53,6 +55,13 @@ def tracing_shutdown() -> None:
     hooks.active = None
     while _exports:
         _exports.pop().shutdown()
+
+
+def _sdk_installed() -> bool:
+    try:
+        return importlib.util.find_spec("opentelemetry.exporter.otlp.proto.http.trace_exporter") is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
 
 
 def _request_finished(ctx: RequestContext) -> None:

@@ -3,6 +3,7 @@ official protobuf definitions (``opentelemetry-proto``), kept raw too for scanni
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,8 @@ def _attributes(pairs: Any) -> dict[str, Any]:
 class OtlpSink:
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
+        self.refusing = False  # answer 400, as a collector does to what it cannot take (no retry)
+        self.answer_delay = 0.0  # seconds before each answer: a collector far away
         self.lock = threading.Lock()
         self.port = 0
         self._loop: Any = None
@@ -57,6 +60,9 @@ class OtlpSink:
     def start(self) -> OtlpSink:
         async def receive(request: web.Request) -> web.Response:
             body = await request.read()
+            await asyncio.sleep(self.answer_delay)
+            if self.refusing:
+                return web.json_response({"code": 3, "message": "refused by the test"}, status=400)
             ExportTraceServiceRequest.FromString(body)  # a body that is not OTLP protobuf fails the export
             with self.lock:
                 self.bodies.append(body)
@@ -81,6 +87,8 @@ class OtlpSink:
     def reset(self) -> None:
         with self.lock:
             self.bodies.clear()
+        self.refusing = False
+        self.answer_delay = 0.0
 
     def raw(self) -> bytes:
         with self.lock:
