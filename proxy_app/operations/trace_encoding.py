@@ -113,6 +113,7 @@ class RequestRecord(NamedTuple):
 
 
 ATTEMPTS = RequestRecord._fields.index("attempts")
+TARGET = slice(RequestRecord._fields.index("backend"), RequestRecord._fields.index("model") + 1)  # what prices it
 
 
 def request_record(fields: tuple[Any, ...]) -> RequestRecord:

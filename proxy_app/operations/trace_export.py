@@ -1,14 +1,14 @@
-"""Where the finished requests' spans go: a daemon thread hands them, as records of plain data, to
-the trace exporter process (``trace_exporter``), which encodes and posts them to the collector.
+"""Where the finished requests' spans go: a daemon thread hands their records (plain data,
+``RequestSpans.record``) to the trace exporter process (``trace_exporter``), which encodes and posts
+them to the collector.
 
 Why a process of its own: on the request path's process, every microsecond the export spends holds
 the GIL the event loop waits for. Encoding and posting in an export thread cost ~16 µs of the
-loop's time a request, 4-5 % of the proxy's throughput on its own (2026-12-06, ``bench/ab.py``);
-here the thread only reads each request's context (``RequestSpans.record``), looks up prices (the
-price book's database reads stay off the event loop) and writes the batch to a pipe (marshal:
-~0.6 µs a request). The exporter process uses the OpenTelemetry SDK's OTLP/HTTP client, which
-reads ``OTEL_EXPORTER_OTLP_HEADERS``, compression, timeouts and certificates from the environment,
-and retries.
+loop's time a request, 3 % of the proxy's throughput (2026-12-06, ``bench/ab.py``, 10 rounds);
+here the thread only looks up prices (the price book's database reads stay off the event loop) and
+writes the batch to a pipe (marshal: ~0.6 µs a request). The exporter process uses the
+OpenTelemetry SDK's OTLP/HTTP client, which reads ``OTEL_EXPORTER_OTLP_HEADERS``, compression,
+timeouts and certificates from the environment, and retries.
 
 Every ``OTEL_BSP_SCHEDULE_DELAY`` ms (sooner when a batch is full) the thread sends what is queued
 and waits for the exporter's answer: whether the collector accepted it. The exporter process is
@@ -30,8 +30,7 @@ from typing import IO, Any
 
 from django.db import connections
 
-from proxy_app.operations.trace_encoding import FRAME, PriceFields, price_fields
-from proxy_app.operations.trace_spans import Pending
+from proxy_app.operations.trace_encoding import FRAME, TARGET, PriceFields, price_fields
 from usage_app.pricing import price_for
 
 logger = logging.getLogger("llmproxy.tracing")
@@ -84,7 +83,7 @@ class SpanExport:
     def __init__(self, endpoint: str, *, schedule_delay_ms: int) -> None:
         self.endpoint = endpoint
         self.delay = schedule_delay_ms / 1000.0
-        self.queue: deque[Pending] = deque()
+        self.queue: deque[tuple[Any, ...]] = deque()  # ``RequestSpans.record``s
         self.dropped = 0
         self._exporter: ExporterProcess | None = None  # started with the first batch
         self._wake = threading.Event()
@@ -94,14 +93,14 @@ class SpanExport:
         self._thread.start()
         atexit.register(self.shutdown)
 
-    def add(self, spans: Pending) -> None:
-        """Queue one request's spans (on the event loop: an append, no wait)."""
+    def add(self, record: tuple[Any, ...]) -> None:
+        """Queue one finished request's record (on the event loop: an append, no wait)."""
         if len(self.queue) >= QUEUE_MAX:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 logger.warning("trace export queue full: %d request(s) not traced", self.dropped)
             return
-        self.queue.append(spans)
+        self.queue.append(record)
         if len(self.queue) >= BATCH_REQUESTS:
             self._wake.set()
 
@@ -127,10 +126,9 @@ class SpanExport:
                 records: list[tuple[Any, ...]] = []
                 while waiting and len(records) < BATCH_REQUESTS:
                     waiting -= 1
-                    spans, ctx = self.queue.popleft()
-                    record = spans.record(ctx)
+                    record = self.queue.popleft()
                     records.append(record)
-                    if ctx.backend and (target := (ctx.backend, ctx.model)) not in prices:
+                    if (target := record[TARGET]) not in prices and target[0]:
                         prices[target] = _price(*target)
                 ok = self._send(marshal.dumps((records, prices)), len(records)) and ok
         _close_own_connection()

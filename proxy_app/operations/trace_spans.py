@@ -2,16 +2,17 @@
 
 One SERVER span per client request (a child of the client's ``traceparent``) and one CLIENT span
 per upstream attempt, whose context goes upstream in the attempt's ``traceparent``. The request
-path notes ids (ints) and times; the export thread turns each finished request's context into a
-record of plain data (``RequestSpans.record``) for the exporter process, which encodes and sends
-the spans (``trace_encoding``, ``trace_exporter``). A request that is not sampled records nothing
-(its trace context still goes upstream, with a span id per attempt): no measurable cost.
+path notes ids (ints) and times, and when the request ends queues its record of plain data
+(``RequestSpans.record``) for the exporter process, which encodes and sends the spans
+(``trace_encoding``, ``trace_exporter``). A request that is not sampled records nothing (its trace
+context still goes upstream, with a span id per attempt): no measurable cost.
 
-Why so little here: code run once per request on the event loop runs cold, 3-5 times slower than
-the same code in a loop over a batch; encoding at the end of each request cost the loop ~35 µs a
-request. And whatever runs in this process, in any thread, holds the GIL the loop waits for: the
-SDK's span objects and encoder took ~270 µs of CPU a request (2026-12-06, ``bench/ab.py``), our
-own encoder in an export thread ~16 µs, a few percent of the proxy's throughput on its own.
+Why so little here: whatever runs in this process, in any thread, holds the GIL the event loop
+waits for. The SDK's span objects and encoder took ~270 µs of CPU a request (2026-12-06,
+``bench/ab.py``); our encoder at the end of each request ~35 µs of the loop's time, in an export
+thread ~16 µs. Why the record is made at once: queueing the finished context for the export thread
+to read cost 5 % more throughput (``bench/ab.py``, 10 rounds) than these few µs on the loop: the
+contexts outlived the young garbage-collector generations, and were cold in the CPU's cache when read.
 """
 
 from __future__ import annotations
@@ -60,13 +61,10 @@ def _parent(value: str, headers: Mapping[str, str]) -> tuple[int, int, bool, str
     return int(trace_id, 16), int(span_id, 16), bool(int(flags, 16) & 1), headers.get("tracestate", "")
 
 
-# A finished request's spans and context, which are no longer written to (the usage recorder's queue
-# holds the same context): the export thread makes the record from them (``RequestSpans.record``).
-Pending = tuple["RequestSpans", RequestContext]
 class OtelTracing:
     """``proxy_app.core.tracing.Tracing``: each finished request's spans go to ``export``."""
 
-    def __init__(self, export: Callable[[Pending], None], *, capture_content: bool,
+    def __init__(self, export: Callable[[tuple[Any, ...]], None], *, capture_content: bool,
                  ratio: float = 1.0) -> None:
         self.export = export
         self.capture_content = capture_content
@@ -112,7 +110,7 @@ class RequestSpans:
 
     __slots__ = ("export", "trace_id", "span_id", "parent_id", "tracestate", "captures_content", "attempts")
 
-    def __init__(self, export: Callable[[Pending], None], trace_id: int, parent_id: int, tracestate: str, *,
+    def __init__(self, export: Callable[[tuple[Any, ...]], None], trace_id: int, parent_id: int, tracestate: str, *,
                  captures_content: bool) -> None:
         self.export = export
         self.trace_id = trace_id
@@ -141,12 +139,11 @@ class RequestSpans:
             attempt.end_ns = time.time_ns()
 
     def finish(self, ctx: RequestContext) -> None:
-        self.export((self, ctx))
+        self.export(self.record(ctx))
 
     def record(self, ctx: RequestContext) -> tuple[Any, ...]:
         """The finished request's ``trace_encoding.RequestRecord`` as plain data, which the pipe to the exporter
-        process carries (marshal: ~0.6 µs a request, a named tuple's pickle 2.4). In the export thread:
-        the spans and ``ctx`` are done with."""
+        process carries (marshal: ~0.6 µs a request, a named tuple's pickle 2.4)."""
         end_ns = int((ctx.started_wall + ctx.latency_ms / 1000.0) * NANOS)
         answered = bool(self.attempts) and not self.attempts[-1].end_ns
         if answered:
