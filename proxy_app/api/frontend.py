@@ -43,6 +43,8 @@ class Frontend:
         if err.retry_after is not None:
             headers["Retry-After"] = str(max(1, round(err.retry_after)))
         body = self.protocol.error_body(err)
+        if isinstance(request_id := body.get("request_id"), str):  # Anthropic's: in the body and the header
+            headers["request-id"] = request_id
         return json_response(body, status=_code_in(body) or err.status, headers=headers)
 
     async def unknown_endpoint(self, request: HttpRequest) -> HttpResponse:

@@ -208,7 +208,9 @@ def test_an_unknown_path_under_a_protocols_prefix_is_a_404_in_that_protocol(prox
     with pytest.raises(anthropic.NotFoundError) as caught:
         claude.post("/v1/no-such-endpoint", cast_to=object, body={})
     assert caught.value.body == {"type": "error", "error": {"type": "not_found_error",
-                                                           "message": "Invalid URL (POST /v1/no-such-endpoint)"}}
+                                                           "message": "Invalid URL (POST /v1/no-such-endpoint)"},
+                                 "request_id": caught.value.request_id}
+    assert caught.value.request_id.startswith("req_"), "a request id of its own, in the body and the header"
     for prefix in ("/anthropic/v1/", "/v1/"):
         r = httpx.get(f"{proxy.url}{prefix}nothing-here", headers={"x-api-key": proxy.key, "anthropic-version": "2023-06-01"})
         assert r.status_code == 404 and r.json()["type"] == "error"

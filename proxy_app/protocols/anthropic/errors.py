@@ -7,6 +7,7 @@ from typing import Any
 
 from proxy_app.core import canonical as c
 from proxy_app.protocols.anthropic import types as wire
+from proxy_app.protocols.common import new_id
 
 # Canonical kind -> Anthropic error ``type``.
 ERROR_TYPES = {
@@ -37,8 +38,15 @@ ERROR_KINDS_IN = {
 }
 
 
-def error_body(err: c.ProxyError) -> wire.ErrorResponse:
-    return {"type": "error", "error": {"type": ERROR_TYPES.get(err.kind, "api_error"), "message": err.message}}
+def error_body(err: c.ProxyError, *, request_id: bool = True) -> wire.ErrorResponse:
+    """An error answer's body, with a ``request_id`` of its own as Anthropic's have (the frontend sends it
+    as the ``request-id`` header too, where the SDKs read it: ``APIStatusError.request_id``); a stream's
+    ``error`` event is without one, as documented."""
+    body: wire.ErrorResponse = {"type": "error", "error": {"type": ERROR_TYPES.get(err.kind, "api_error"),
+                                                            "message": err.message}}
+    if request_id:
+        body["request_id"] = new_id("req_")
+    return body
 
 
 def error_to_canonical(status: int, body: Any) -> c.ProxyError:

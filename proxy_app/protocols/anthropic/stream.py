@@ -219,5 +219,5 @@ class StreamEncoder:
             }
             return out + self._event(message_delta) + self._event({"type": "message_stop"})
         if isinstance(event, c.StreamError):
-            return out + sse_event("error", error_body(event.error))
+            return out + sse_event("error", error_body(event.error, request_id=False))
         return out

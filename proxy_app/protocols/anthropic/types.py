@@ -224,3 +224,4 @@ class ErrorResponse(TypedDict):
 
     type: Literal["error"]
     error: ErrorDetail
+    request_id: NotRequired[str]

@@ -27,7 +27,10 @@ ERROR_KINDS = [
 @pytest.mark.parametrize(("kind", "wire_type", "status"), ERROR_KINDS)
 def test_it_renders_errors_in_anthropic_shape(kind: str, wire_type: str, status: int) -> None:
     err = c.ProxyError("something went wrong", kind=kind, param="messages[0]")
-    assert a.error_body(err) == {"type": "error", "error": {"type": wire_type, "message": "something went wrong"}}
+    body = a.error_body(err)
+    assert body == {"type": "error", "error": {"type": wire_type, "message": "something went wrong"},
+                    "request_id": body["request_id"]}
+    assert body["request_id"].startswith("req_") and body["request_id"] != a.error_body(err)["request_id"]
     back = a.error_to_canonical(status, a.error_body(err))  # generic types defer to the HTTP status
     assert (back.kind, back.status, back.message) == (kind, status, "something went wrong")
 
