@@ -6,6 +6,7 @@ import openai
 import pytest
 
 from tests.conftest import Proxy
+from tests.processes import wait_for
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -17,8 +18,8 @@ def test_missing_upstream_usage_is_estimated_and_marked(proxy: Proxy, stream: bo
     result = api.chat.completions.create(model="gpt-4o", stream=stream,
                                          messages=[{"role": "user", "content": "[[nousage]] tell me something"}])
     if stream:
-        list(result)
-    assert flush(timeout=10)
+        list(result)  # the request finishes (and is recorded) just after its client has read the end
+    assert wait_for(lambda: flush(timeout=10) and UsageRecord.objects.exists(), timeout=10)
     row = UsageRecord.objects.get()
     assert row.tokens_estimated
     assert row.input_tokens > 0 and row.output_tokens > 0
@@ -33,7 +34,7 @@ def test_captured_bodies_are_redacted(proxy: Proxy, settings: object) -> None:
     api = openai.OpenAI(base_url=proxy.openai_base, api_key=proxy.key, max_retries=0)
     list(api.chat.completions.create(model="gpt-4o", stream=True,
                                      messages=[{"role": "user", "content": f"keep {secret} safe"}]))
-    assert flush(timeout=10)
+    assert wait_for(lambda: flush(timeout=10) and CapturedExchange.objects.exists(), timeout=10)
     exchange = CapturedExchange.objects.get()
     stored = f"{exchange.prompt} {exchange.answer}"
     assert "keep (API_KEY_HAS_BEEN_REDACTED) safe" in stored
