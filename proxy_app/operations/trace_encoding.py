@@ -60,6 +60,10 @@ def provider_name(backend: str) -> str:
     return PROVIDER_NAMES.get(backend, backend)
 
 
+# An attempt as the pipe carries it: ``AttemptSpan``'s fields in order, read by unpacking.
+AttemptFields = tuple[int, int, str, str, str, str, int, int, int, str]
+
+
 @dataclass(slots=True)
 class AttemptSpan:
     """One upstream attempt as recorded; ``end_ns`` 0 while it is under way (or answering)."""
@@ -75,8 +79,8 @@ class AttemptSpan:
     status: int = 0
     error: str = ""
 
-    def fields(self) -> tuple[int, int, str, str, str, str, int, int, int, str]:
-        """The attempt as plain data, as the pipe to the exporter process carries it (``request_record``)."""
+    def fields(self) -> AttemptFields:
+        """The attempt as plain data, as the pipe to the exporter process carries it."""
         return (self.span_id, self.start_ns, self.backend, self.model, self.key_hint, self.base_url, self.retry,
                 self.end_ns, self.status, self.error)
 
@@ -107,19 +111,13 @@ class RequestRecord(NamedTuple):
     flags: tuple[bool, bool, int, str, str, int]  # usage estimated, answered by proxy, loop halts, halt and
     #                                                warning kinds, redactions (``_flag_fields``)
     client_disconnected: bool
-    attempts: tuple[AttemptSpan, ...]
+    attempts: tuple[AttemptFields, ...]
     answered: bool  # the last attempt answered: the outcome is its too
     content: tuple[str | None, str | None] | None  # the prompt and the answer as JSON, when captured
 
 
-ATTEMPTS = RequestRecord._fields.index("attempts")
 TARGET = slice(RequestRecord._fields.index("backend"), RequestRecord._fields.index("model") + 1)  # what prices it
 
-
-def request_record(fields: tuple[Any, ...]) -> RequestRecord:
-    """A record as the pipe carried it: ``RequestRecord``'s fields in order, attempts as ``AttemptSpan.fields``."""
-    attempts = tuple(AttemptSpan(*attempt) for attempt in fields[ATTEMPTS])
-    return RequestRecord._make((*fields[:ATTEMPTS], attempts, *fields[ATTEMPTS + 1:]))
 
 # What the proxy sends for a model's price: ``Price``'s numbers as text (the pipe carries plain data).
 PriceFields = tuple[str, str, str | None, str | None, str | None]  # input, output, cached, reasoning, cache write
@@ -129,13 +127,14 @@ def price_fields(price: Price) -> PriceFields:
     return (str(price.input), str(price.output), _text(price.cached), _text(price.reasoning), _text(price.cache_write))
 
 
-def encode_batch(resource: Mapping[str, Any], records: Iterable[RequestRecord],
+def encode_batch(resource: Mapping[str, Any], records: Iterable[tuple[Any, ...]],
                  prices: Mapping[tuple[str, str], PriceFields | None]) -> bytes:
-    """One ``ExportTraceServiceRequest`` of ``records``' spans; a request span has its cost when ``prices``
-    knows its backend's model."""
+    """One ``ExportTraceServiceRequest`` of the spans of ``records`` (``RequestRecord``s' fields, as the pipe
+    carried them); a request span has its cost when ``prices`` knows its backend's model."""
     priced = {target: None if fields is None else _price(fields) for target, fields in prices.items()}
     spans: list[bytes] = []
-    for record in records:
+    for values in records:
+        record = RequestRecord._make(values)
         request, attempts = encode_request(record)
         spans += [scope_span(request + _cost(record, priced.get((record.backend, record.model)))), attempts]
     return encode_export_request(resource, *SCOPE, spans)
@@ -203,15 +202,16 @@ def _outcome_fields(r: RequestRecord) -> bytes:
     return b"".join(fields)
 
 
-def _attempt_span(trace_id: bytes, parent_id: int, operation: str, number: int, a: AttemptSpan, outcome: bytes,
-                  request_error: str) -> bytes:
+def _attempt_span(trace_id: bytes, parent_id: int, operation: str, number: int, attempt: AttemptFields,
+                  outcome: bytes, request_error: str) -> bytes:
     """An attempt's span; the answering one's carries the request's ``outcome`` (and its error, if any)."""
-    fields = [_attempt_block(operation, a.backend, a.base_url, a.model, a.key_hint, number, a.retry, a.status), outcome]
-    if a.error:
-        fields += [attribute_fields({ERROR_TYPE: a.error}), error_status(a.error)]
+    span_id, start_ns, backend, model, key_hint, base_url, retry, end_ns, status, error = attempt
+    fields = [_attempt_block(operation, backend, base_url, model, key_hint, number, retry, status), outcome]
+    if error:
+        fields += [attribute_fields({ERROR_TYPE: error}), error_status(error)]
     elif request_error:  # error.type is in the outcome
         fields.append(error_status(request_error))
-    return encode_span(trace_id, a.span_id, parent_id, CLIENT, a.start_ns, a.end_ns, fields)
+    return encode_span(trace_id, span_id, parent_id, CLIENT, start_ns, end_ns, fields)
 
 
 # The attributes that recur together, encoded once: a request's own, an attempt's, its outcome's.

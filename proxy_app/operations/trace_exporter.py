@@ -21,7 +21,7 @@ from typing import IO, Any
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 
-from proxy_app.operations.trace_encoding import FRAME, encode_batch, request_record
+from proxy_app.operations.trace_encoding import FRAME, encode_batch
 
 logger = logging.getLogger("llmproxy.tracing")
 
@@ -48,7 +48,7 @@ def serve(endpoint: str, batches: IO[bytes], answers: IO[bytes]) -> None:
                 break
             try:
                 records, prices = marshal.loads(batch)
-                body = encode_batch(attributes, map(request_record, records), prices)
+                body = encode_batch(attributes, records, prices)
                 accepted = client._client.export(body).success  # the SDK's HTTP client, its retries
             except Exception:  # a batch lost, never the exporter
                 logger.exception("trace batch not exported")
