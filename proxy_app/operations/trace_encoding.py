@@ -55,7 +55,6 @@ TOKEN_COUNTS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_
 TTFT = "gen_ai.response.time_to_first_chunk"
 
 
-
 def provider_name(backend: str) -> str:
     return PROVIDER_NAMES.get(backend, backend)
 
